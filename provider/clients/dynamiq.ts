@@ -1,0 +1,149 @@
+// The Dynamiq management API client (https://api.getdynamiq.ai). Shapes follow the platform's documents in
+// shared/seeds; what they leave out is listed as assumed in emulator/README.md.
+import { HttpClient, encodePath, type HttpClientOptions } from "../http";
+import { TransportError } from "../errors";
+import { dynamiqSettings, requirePersonalAccessToken, type PlatformSettings } from "../settings";
+
+export interface Pagination {
+  page: number;
+  page_size: number;
+  page_count: number;
+  total_count: number;
+}
+
+export interface ConnectionRecord {
+  id: string;
+  name: string;
+  project_id: string;
+  type: string;
+  status: "active" | "incomplete" | "expired" | string;
+  config?: Record<string, unknown> | null;
+  is_system?: boolean;
+  created_at?: string;
+  updated_at?: string;
+}
+
+/** The most a list endpoint returns per page (documented for access keys and tokens). */
+export const MAX_PAGE_SIZE = 500;
+
+export class DynamiqClient {
+  constructor(readonly http: HttpClient) {}
+
+  private async data<T>(
+    p: Promise<{ body: unknown; status: number; requestId?: string }>,
+    method: string,
+    path: string,
+  ): Promise<T> {
+    const res = await p;
+    const body = res.body as { data?: T } | undefined;
+    if (!body || typeof body !== "object" || !("data" in body)) {
+      throw new TransportError("bad_response", {
+        platform: "dynamiq",
+        method,
+        path,
+        status: res.status,
+        requestId: res.requestId,
+        reason: "the response has no `data` envelope",
+      });
+    }
+    return body.data as T;
+  }
+
+  // ---- connections -------------------------------------------------------------------------------------
+
+  createConnection(
+    input: { name: string; project_id: string; type: string; config: Record<string, unknown> },
+    secrets: string[],
+  ) {
+    const path = "/v1/connections";
+    return this.data<ConnectionRecord>(
+      this.http.request({ method: "POST", path, body: input, secrets }),
+      "POST",
+      path,
+    );
+  }
+
+  getConnection(id: string) {
+    const path = encodePath`/v1/connections/${id}`;
+    return this.data<ConnectionRecord>(this.http.request({ method: "GET", path }), "GET", path);
+  }
+
+  updateConnection(id: string, input: { type: string; config: Record<string, unknown> }, secrets: string[]) {
+    const path = encodePath`/v1/connections/${id}`;
+    return this.data<ConnectionRecord>(
+      this.http.request({ method: "PUT", path, body: input, secrets }),
+      "PUT",
+      path,
+    );
+  }
+
+  /** Resolves false when the connection was already gone. */
+  async deleteConnection(id: string): Promise<boolean> {
+    const res = await this.http.request({
+      method: "DELETE",
+      path: encodePath`/v1/connections/${id}`,
+      accept: [404, 410],
+    });
+    return res.status < 400;
+  }
+
+  /** The decrypted credentials; the only endpoint that returns secret config. */
+  connectionCredentials(id: string) {
+    const path = encodePath`/v1/connections/${id}/credentials`;
+    // Reading credentials changes nothing, so it may be retried like a GET.
+    return this.data<Record<string, unknown>>(
+      this.http.request({ method: "POST", path, idempotent: true }),
+      "POST",
+      path,
+    );
+  }
+
+  authorizeConnection(id: string) {
+    const path = encodePath`/v1/connections/${id}/oauth2/authorize`;
+    return this.data<{ url: string }>(
+      this.http.request({ method: "POST", path, idempotent: true }),
+      "POST",
+      path,
+    );
+  }
+
+  async listConnections(q: {
+    project_id: string;
+    type?: string;
+    include_system?: boolean;
+    page?: number;
+    page_size?: number;
+  }) {
+    const path = "/v1/connections";
+    const res = await this.http.request<{ data: ConnectionRecord[]; pagination: Pagination }>({
+      method: "GET",
+      path,
+      query: q,
+    });
+    return res.body;
+  }
+}
+
+/** Options a caller may override (tests inject a dispatcher or a faster retry policy). */
+export type ClientOverrides = Pick<HttpClientOptions, "dispatcher" | "retry" | "timeoutMs" | "onRetry">;
+
+/**
+ * A client for management calls, built from the settings in force now (stack config, then environment).
+ * Fails before any request when the credential is missing or is an Access Key.
+ */
+export function dynamiqClient(
+  overrides: ClientOverrides = {},
+  settings: PlatformSettings = dynamiqSettings(),
+): DynamiqClient {
+  requirePersonalAccessToken(settings);
+  const token = settings.credential;
+  return new DynamiqClient(
+    new HttpClient({
+      platform: "dynamiq",
+      baseUrl: settings.baseUrl,
+      headers: () => ({ authorization: `Bearer ${token}`, "user-agent": "pulumi-dynamiq" }),
+      secrets: () => [token],
+      ...overrides,
+    }),
+  );
+}

@@ -1,0 +1,67 @@
+// The Pulumi front-end: maps the dynamic-provider calls onto the resource definitions. It runs inside Pulumi's
+// dynamic-provider host, loaded by `require("pulumi-dynamiq/provider")` from the serialised `__provider`.
+import type * as pulumi from "@pulumi/pulumi";
+import { dynamiqClient } from "./clients/dynamiq";
+import { configure as configureSettings, type ConfigSource } from "./settings";
+import type { ResourceContext, ResourceDefinition } from "./resource";
+import { connection } from "./resources/connection";
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type AnyDefinition = ResourceDefinition<any, any>;
+
+const DEFINITIONS: Record<string, AnyDefinition> = {
+  [connection.type]: connection,
+};
+
+function context(): ResourceContext {
+  return { dynamiq: () => dynamiqClient(), now: () => new Date() };
+}
+
+function withoutProvider<T>(props: Record<string, unknown>): T {
+  const { __provider: _, ...rest } = props;
+  return rest as T;
+}
+
+const providers = new Map<string, pulumi.dynamic.ResourceProvider>();
+
+/** The dynamic provider for one resource kind ("Connection", ...). */
+export function dynamicProvider(kind: string): pulumi.dynamic.ResourceProvider {
+  const cached = providers.get(kind);
+  if (cached) return cached;
+  const def = DEFINITIONS[kind];
+  if (!def) {
+    throw new Error(
+      `pulumi-dynamiq: this version of the package does not know the resource kind "${kind}"; install the version that wrote this state, or a newer one`,
+    );
+  }
+  const provider: pulumi.dynamic.ResourceProvider = {
+    async check(olds, news) {
+      return def.check(withoutProvider(olds ?? {}), news);
+    },
+    async diff(id, olds, news) {
+      const d = def.diff(id, withoutProvider(olds), withoutProvider(news));
+      return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
+    },
+    async create(inputs) {
+      return def.create(context(), withoutProvider(inputs));
+    },
+    async read(id, props) {
+      const r = await def.read(context(), id, withoutProvider(props ?? {}));
+      // An empty id tells the engine the object is gone, and only a confirmed 404/410 gets here.
+      return r ?? { id: "", props: {} };
+    },
+    async update(id, olds, news) {
+      return { outs: await def.update(context(), id, withoutProvider(olds), withoutProvider(news)) };
+    },
+    async delete(id, props) {
+      await def.delete(context(), id, withoutProvider(props));
+    },
+  };
+  providers.set(kind, provider);
+  return provider;
+}
+
+/** Called by the host's `configure()` with the stack configuration. */
+export function configure(config: ConfigSource | undefined): void {
+  configureSettings(config);
+}

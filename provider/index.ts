@@ -1,0 +1,20 @@
+// Everything the provider side exports: the Pulumi front-end, the resource definitions it is built on, the
+// platform clients and the error hierarchy.
+export { configure, dynamicProvider } from "./dynamic";
+export * from "./errors";
+export * from "./resource";
+export { HttpClient, DEFAULT_RETRY, encodePath, parseRetryAfter, sharedDispatcher } from "./http";
+export type { HttpClientOptions, RequestSpec, HttpResponse, RetryPolicy } from "./http";
+export { DynamiqClient, dynamiqClient, MAX_PAGE_SIZE } from "./clients/dynamiq";
+export type { ConnectionRecord, Pagination, ClientOverrides } from "./clients/dynamiq";
+export { dynamiqSettings, requirePersonalAccessToken, checkBaseUrl, resetConfiguration } from "./settings";
+export type { ConfigSource, PlatformSettings } from "./settings";
+export { connection } from "./resources/connection";
+export type { ConnectionInputs, ConnectionOutputs } from "./resources/connection";
+export {
+  connectionFields,
+  knownConnectionTypes,
+  secretFields,
+  configSchema,
+  isOAuthType,
+} from "./resources/connection-types";

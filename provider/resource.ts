@@ -1,0 +1,79 @@
+// The shape of one resource's semantics, independent of Pulumi: validation, what changes in place and what
+// replaces, the API calls, and how drift is read. The Pulumi dynamic provider (dynamic.ts) is a thin front-end
+// over these; a Terraform front-end can sit on the same definitions.
+import type { InputFailure } from "./errors";
+import type { DynamiqClient } from "./clients/dynamiq";
+
+/** How Pulumi marks a value that is not known yet (during preview). */
+export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
+export function isUnknown(v: unknown): boolean {
+  return v === UNKNOWN;
+}
+
+export interface CheckResult<I> {
+  inputs: I;
+  failures: InputFailure[];
+}
+
+export interface DiffOutcome {
+  changes: boolean;
+  /** Properties whose change forces a replacement; empty when the change is in place. */
+  replaces: string[];
+  /** Every property that differs, for display. */
+  diffs: string[];
+  deleteBeforeReplace?: boolean;
+}
+
+export interface ReadOutcome<I, O> {
+  id: string;
+  props: O;
+  inputs?: I;
+}
+
+/** What a resource's operations may use; built per call so configuration is read at call time. */
+export interface ResourceContext {
+  dynamiq(): DynamiqClient;
+  now(): Date;
+}
+
+export interface ResourceDefinition<I, O> {
+  /** Pulumi type suffix, e.g. "Connection" for `pulumi-nodejs:dynamic/dynamiq:Connection`. */
+  readonly type: string;
+  check(olds: Record<string, unknown>, news: Record<string, unknown>): CheckResult<I>;
+  diff(id: string, olds: O, news: I): DiffOutcome;
+  create(ctx: ResourceContext, inputs: I): Promise<{ id: string; outs: O }>;
+  /** Null means the platform confirmed the object is gone (404/410); any other failure throws. */
+  read(ctx: ResourceContext, id: string, props: O): Promise<ReadOutcome<I, O> | null>;
+  update(ctx: ResourceContext, id: string, olds: O, news: I): Promise<O>;
+  delete(ctx: ResourceContext, id: string, props: O): Promise<void>;
+}
+
+/** Deep equality for JSON values, ignoring key order. */
+export function jsonEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== typeof b || a === null || b === null || typeof a !== "object") return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  if (Array.isArray(a)) {
+    const bb = b as unknown[];
+    return a.length === bb.length && a.every((v, i) => jsonEqual(v, bb[i]));
+  }
+  const ao = a as Record<string, unknown>;
+  const bo = b as Record<string, unknown>;
+  const ak = Object.keys(ao).filter((k) => ao[k] !== undefined);
+  const bk = Object.keys(bo).filter((k) => bo[k] !== undefined);
+  return ak.length === bk.length && ak.every((k) => jsonEqual(ao[k], bo[k]));
+}
+
+/** True when any value inside is Pulumi's unknown marker. */
+export function containsUnknown(v: unknown): boolean {
+  if (isUnknown(v)) return true;
+  if (Array.isArray(v)) return v.some(containsUnknown);
+  if (v && typeof v === "object") return Object.values(v).some(containsUnknown);
+  return false;
+}
+
+/** Collects the properties that differ; an unknown new value counts as a difference. */
+export function changedKeys<T extends object>(olds: T, news: T, keys: Array<keyof T & string>): string[] {
+  return keys.filter((k) => containsUnknown(news[k]) || !jsonEqual(olds[k], news[k]));
+}

@@ -1,0 +1,195 @@
+// Dynamiq Connection: stored credentials and configuration for an external service, scoped to a project.
+// Type and config change in place (PUT); a new name or project means a new connection. GET never returns
+// credentials, so secret fields are carried from state unless secret drift checking is on.
+import type { z as Z } from "zod";
+import { ConflictError, NotFoundError, ProviderError, type InputFailure } from "../errors";
+import type { ConnectionRecord } from "../clients/dynamiq";
+import { changedKeys, isUnknown, type ResourceContext, type ResourceDefinition } from "../resource";
+import { UUID_RE, failuresOf, isCleanText, userInputs } from "../validate";
+import { TYPE_PREFIX, configSchema, isOAuthType } from "./connection-types";
+
+export interface ConnectionInputs {
+  /** The project the connection belongs to (UUID). */
+  projectId: string;
+  /** Display name; changing it creates a new connection. */
+  name: string;
+  /** A Dynamiq connection class, e.g. `dynamiq.connections.OpenAI`. */
+  type: string;
+  /** Type-specific fields; a secret in state. */
+  config: Record<string, unknown>;
+  /**
+   * Opt-in: on refresh, also compare the stored config with the platform's credentials endpoint, so that a
+   * credential changed out of band shows as drift. Costs one more API call per refresh.
+   */
+  checkSecretDrift?: boolean;
+}
+
+export interface ConnectionOutputs extends ConnectionInputs {
+  status: string;
+  /** For OAuth types: where a person grants consent; the connection stays `incomplete` until then. */
+  authorizationUrl?: string;
+  createdAt?: string;
+  updatedAt?: string;
+}
+
+let schema: Z.ZodType | undefined;
+function inputSchema(): Z.ZodType {
+  if (schema) return schema;
+  const { z } = require("zod") as typeof import("zod");
+  const text = (max: number) =>
+    z
+      .string()
+      .min(1, "must not be empty")
+      .max(max, `must be at most ${max} characters`)
+      .refine(isCleanText, "must not contain control characters or invalid unicode");
+  schema = z.strictObject({
+    projectId: z.string().regex(UUID_RE, "must be a project id (a UUID)"),
+    name: text(255).refine((s) => s.trim() === s, "must not start or end with white space"),
+    type: z
+      .string()
+      .regex(
+        /^dynamiq\.connections\.[A-Za-z][A-Za-z0-9_]*$/,
+        `must be a connection class such as ${TYPE_PREFIX}OpenAI`,
+      ),
+    config: z.record(z.string(), z.unknown()),
+    checkSecretDrift: z.boolean().optional(),
+  });
+  return schema;
+}
+
+function check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
+  const inputs = userInputs(news);
+  const failures: InputFailure[] = failuresOf(inputSchema(), inputs, "");
+  const { type, config } = inputs;
+  if (
+    typeof type === "string" &&
+    !isUnknown(type) &&
+    config &&
+    typeof config === "object" &&
+    !Array.isArray(config)
+  ) {
+    const cfgSchema = configSchema(type);
+    if (cfgSchema && !isUnknown(config)) {
+      failures.push(
+        ...failuresOf(
+          cfgSchema,
+          config,
+          "config",
+          `is not a field of ${type}; the platform would drop it silently`,
+        ),
+      );
+    }
+  }
+  return { inputs: inputs as unknown as ConnectionInputs, failures };
+}
+
+const IN_PLACE = ["type", "config", "checkSecretDrift"] as const;
+const REPLACING = ["projectId", "name"] as const;
+
+function diff(_id: string, olds: ConnectionOutputs, news: ConnectionInputs) {
+  const replaces = changedKeys(olds, news, [...REPLACING]);
+  const diffs = [...replaces, ...changedKeys(olds, news, [...IN_PLACE])];
+  return { changes: diffs.length > 0, replaces, diffs };
+}
+
+function secretValues(config: Record<string, unknown> | undefined): string[] {
+  const out: string[] = [];
+  const walk = (v: unknown) => {
+    if (typeof v === "string") out.push(v);
+    else if (v && typeof v === "object") Object.values(v).forEach(walk);
+  };
+  walk(config);
+  return out;
+}
+
+function outputsOf(
+  rec: ConnectionRecord,
+  inputs: ConnectionInputs,
+  prior?: Partial<ConnectionOutputs>,
+): ConnectionOutputs {
+  const out: ConnectionOutputs = {
+    projectId: rec.project_id,
+    name: rec.name,
+    type: rec.type,
+    config: inputs.config,
+    status: rec.status,
+    createdAt: rec.created_at,
+    updatedAt: rec.updated_at,
+  };
+  if (inputs.checkSecretDrift !== undefined) out.checkSecretDrift = inputs.checkSecretDrift;
+  if (prior?.authorizationUrl) out.authorizationUrl = prior.authorizationUrl;
+  return out;
+}
+
+async function authorizationUrl(ctx: ResourceContext, id: string, rec: ConnectionRecord) {
+  if (!isOAuthType(rec.type) || rec.status === "active") return undefined;
+  return (await ctx.dynamiq().authorizeConnection(id)).url;
+}
+
+export const connection: ResourceDefinition<ConnectionInputs, ConnectionOutputs> = {
+  type: "Connection",
+  check,
+  diff,
+
+  async create(ctx, inputs) {
+    const rec = await ctx
+      .dynamiq()
+      .createConnection(
+        { name: inputs.name, project_id: inputs.projectId, type: inputs.type, config: inputs.config },
+        secretValues(inputs.config),
+      );
+    const outs = outputsOf(rec, inputs);
+    const url = await authorizationUrl(ctx, rec.id, rec);
+    if (url) outs.authorizationUrl = url;
+    return { id: rec.id, outs };
+  },
+
+  async read(ctx, id, props) {
+    const client = ctx.dynamiq();
+    let rec: ConnectionRecord;
+    try {
+      rec = await client.getConnection(id);
+    } catch (e) {
+      if (e instanceof NotFoundError) return null;
+      throw e;
+    }
+    // GET strips credentials: keep every field the platform did not return, take every field it did.
+    let config: Record<string, unknown> = { ...(props.config ?? {}), ...(rec.config ?? {}) };
+    if (props.checkSecretDrift) config = await client.connectionCredentials(id);
+    const inputs: ConnectionInputs = {
+      projectId: rec.project_id,
+      name: rec.name,
+      type: rec.type,
+      config,
+      ...(props.checkSecretDrift !== undefined ? { checkSecretDrift: props.checkSecretDrift } : {}),
+    };
+    const outs = outputsOf(rec, inputs, props);
+    if (rec.status === "active") delete outs.authorizationUrl;
+    return { id, props: outs, inputs };
+  },
+
+  async update(ctx, id, olds, news) {
+    const rec = await ctx
+      .dynamiq()
+      .updateConnection(id, { type: news.type, config: news.config }, secretValues(news.config));
+    const outs = outputsOf(rec, news, olds);
+    if (rec.status === "active") delete outs.authorizationUrl;
+    else if (isOAuthType(rec.type) && !outs.authorizationUrl)
+      outs.authorizationUrl = await authorizationUrl(ctx, id, rec);
+    return outs;
+  },
+
+  async delete(ctx, id) {
+    try {
+      await ctx.dynamiq().deleteConnection(id);
+    } catch (e) {
+      if (e instanceof ConflictError) {
+        throw new ProviderError(
+          "conflict",
+          `dynamiq: connection ${id} is still in use and the platform refuses to delete it; remove it from the workflows, Knowledge Bases and Apps that reference it, then run again (${e.message})`,
+        );
+      }
+      throw e;
+    }
+  },
+};

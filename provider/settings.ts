@@ -1,0 +1,101 @@
+// Provider configuration, read at call time. Nothing here is read at module scope or captured by the SDK:
+// anything captured would be serialised into `__provider`, i.e. into state, in plaintext.
+import { ConfigurationError, type Platform } from "./errors";
+
+/** What Pulumi's dynamic-provider host hands to `configure()`: a lookup of stack config by "ns:key". */
+export interface ConfigSource {
+  get(key: string): string | undefined;
+}
+
+// One shared holder: the host configures each resource class's provider separately, but they all share this
+// module through require's cache, so the last configuration wins and every class sees it.
+const holder: { config?: ConfigSource } = {};
+
+export function configure(config: ConfigSource | undefined): void {
+  holder.config = config;
+}
+
+/** Test hook: forget the stack configuration. */
+export function resetConfiguration(): void {
+  holder.config = undefined;
+}
+
+function lookup(
+  configKey: string,
+  envKeys: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): string | undefined {
+  const fromConfig = holder.config?.get(configKey);
+  if (typeof fromConfig === "string" && fromConfig !== "") return fromConfig;
+  for (const k of envKeys) {
+    const v = env[k];
+    if (typeof v === "string" && v !== "") return v;
+  }
+  return undefined;
+}
+
+export interface PlatformSettings {
+  platform: Platform;
+  baseUrl: string;
+  credential: string;
+}
+
+const LOOPBACK = new Set(["localhost", "127.0.0.1", "[::1]", "::1"]);
+
+/** Refuses plain http to anything but loopback unless the user opted in; TLS checks are never turned off. */
+export function checkBaseUrl(
+  platform: Platform,
+  configKey: string,
+  raw: string,
+  allowInsecure: boolean,
+): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigurationError(`${platform}: ${configKey} is not a valid URL`);
+  }
+  if (url.protocol !== "https:" && url.protocol !== "http:") {
+    throw new ConfigurationError(`${platform}: ${configKey} must be an https:// URL`);
+  }
+  if (url.protocol === "http:" && !LOOPBACK.has(url.hostname) && !allowInsecure) {
+    throw new ConfigurationError(
+      `${platform}: ${configKey} uses plain http to ${url.hostname}; use https, or set ${platform}:allowInsecureHttp=true to accept an unencrypted connection`,
+    );
+  }
+  return url.toString().replace(/\/+$/, "");
+}
+
+export const DYNAMIQ_DEFAULT_BASE_URL = "https://api.getdynamiq.ai";
+
+/**
+ * Dynamiq settings: stack config `dynamiq:token` / `dynamiq:baseUrl` first, then the official CLI's environment
+ * variables (DYNAMIQ_API_TOKEN or DYNAMIQ_API_KEY, DYNAMIQ_API_BASE_URL or DYNAMIQ_API_HOST).
+ */
+export function dynamiqSettings(env: NodeJS.ProcessEnv = process.env): PlatformSettings {
+  const token = lookup("dynamiq:token", ["DYNAMIQ_API_TOKEN", "DYNAMIQ_API_KEY"], env);
+  if (!token) {
+    throw new ConfigurationError(
+      "dynamiq: no credential configured; set a Personal Access Token with `pulumi config set --secret dynamiq:token <dyn_pat_...>` or the DYNAMIQ_API_TOKEN environment variable",
+    );
+  }
+  const base =
+    lookup("dynamiq:baseUrl", ["DYNAMIQ_API_BASE_URL", "DYNAMIQ_API_HOST"], env) ?? DYNAMIQ_DEFAULT_BASE_URL;
+  const insecure = lookup("dynamiq:allowInsecureHttp", ["DYNAMIQ_ALLOW_INSECURE_HTTP"], env) === "true";
+  const baseUrl = checkBaseUrl(
+    "dynamiq",
+    "dynamiq:baseUrl",
+    /^https?:\/\//.test(base) ? base : `https://${base}`,
+    insecure,
+  );
+  return { platform: "dynamiq", baseUrl, credential: token };
+}
+
+/** Management calls need a user's Personal Access Token; an Access Key would only earn a 403 later. */
+export function requirePersonalAccessToken(settings: PlatformSettings): void {
+  if (settings.credential.startsWith("dynamiq_acc_")) {
+    throw new ConfigurationError(
+      "dynamiq: the configured credential is an Access Key (dynamiq_acc_...), which only calls deployed resources; the management API needs a Personal Access Token (dyn_pat_...) in dynamiq:token or DYNAMIQ_API_TOKEN",
+    );
+  }
+}

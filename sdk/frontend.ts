@@ -1,0 +1,35 @@
+import type * as pulumi from "@pulumi/pulumi";
+
+type Props = Record<string, unknown>;
+
+/**
+ * The object Pulumi serialises into every resource's `__provider`. It holds nothing but the resource kind and
+ * loads the implementation by package name at call time, so `__provider` stays small, carries no credential and
+ * no machine path, and state written by one version of this package is handled by whichever version is
+ * installed when it is refreshed or destroyed.
+ */
+export class FrontEnd implements pulumi.dynamic.ResourceProvider {
+  constructor(readonly kind: string) {}
+
+  async configure(req: pulumi.dynamic.ConfigureRequest) {
+    require("pulumi-dynamiq/provider").configure(req.config);
+  }
+  async check(olds: Props, news: Props) {
+    return require("pulumi-dynamiq/provider").dynamicProvider(this.kind).check(olds, news);
+  }
+  async diff(id: string, olds: Props, news: Props) {
+    return require("pulumi-dynamiq/provider").dynamicProvider(this.kind).diff(id, olds, news);
+  }
+  async create(inputs: Props) {
+    return require("pulumi-dynamiq/provider").dynamicProvider(this.kind).create(inputs);
+  }
+  async read(id: string, props?: Props) {
+    return require("pulumi-dynamiq/provider").dynamicProvider(this.kind).read(id, props);
+  }
+  async update(id: string, olds: Props, news: Props) {
+    return require("pulumi-dynamiq/provider").dynamicProvider(this.kind).update(id, olds, news);
+  }
+  async delete(id: string, props: Props) {
+    return require("pulumi-dynamiq/provider").dynamicProvider(this.kind).delete(id, props);
+  }
+}

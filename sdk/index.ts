@@ -1,0 +1,1 @@
+export { Connection, type ConnectionArgs } from "./connection";
