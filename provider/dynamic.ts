@@ -2,19 +2,29 @@
 // dynamic-provider host, loaded by `require("pulumi-dynamiq/provider")` from the serialised `__provider`.
 import type * as pulumi from "@pulumi/pulumi";
 import { dynamiqClient } from "./clients/dynamiq";
-import { configure as configureSettings, type ConfigSource } from "./settings";
+import { configure as configureSettings, dynamiqSettings, type ConfigSource } from "./settings";
 import type { ResourceContext, ResourceDefinition } from "./resource";
+import { accessKey } from "./resources/access-key";
 import { connection } from "./resources/connection";
+import { personalAccessToken } from "./resources/personal-access-token";
+import { serviceDeployment } from "./resources/service-deployment";
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 type AnyDefinition = ResourceDefinition<any, any>;
 
 const DEFINITIONS: Record<string, AnyDefinition> = {
   [connection.type]: connection,
+  [accessKey.type]: accessKey,
+  [personalAccessToken.type]: personalAccessToken,
+  [serviceDeployment.type]: serviceDeployment,
 };
 
 function context(): ResourceContext {
-  return { dynamiq: () => dynamiqClient(), now: () => new Date() };
+  return {
+    dynamiq: () => dynamiqClient(),
+    dynamiqCredential: () => dynamiqSettings().credential,
+    now: () => new Date(),
+  };
 }
 
 function withoutProvider<T>(props: Record<string, unknown>): T {

@@ -18,3 +18,14 @@ export {
   configSchema,
   isOAuthType,
 } from "./resources/connection-types";
+export { accessKey } from "./resources/access-key";
+export type { AccessKeyInputs, AccessKeyOutputs } from "./resources/access-key";
+export { personalAccessToken } from "./resources/personal-access-token";
+export type {
+  PersonalAccessTokenInputs,
+  PersonalAccessTokenOutputs,
+} from "./resources/personal-access-token";
+export { serviceDeployment, RESERVED_ENV } from "./resources/service-deployment";
+export type { ServiceDeploymentInputs, ServiceDeploymentOutputs } from "./resources/service-deployment";
+export { rotationDue, expiryFor, ROTATION_REASONS, type Rotation } from "./rotation";
+export type { CredentialInputs, CredentialOutputs } from "./resources/credential";

@@ -34,14 +34,17 @@ export interface ReadOutcome<I, O> {
 /** What a resource's operations may use; built per call so configuration is read at call time. */
 export interface ResourceContext {
   dynamiq(): DynamiqClient;
+  /** The credential the Dynamiq client authenticates with (to recognise the provider's own token). */
+  dynamiqCredential(): string;
   now(): Date;
 }
 
 export interface ResourceDefinition<I, O> {
   /** Pulumi type suffix, e.g. "Connection" for `pulumi-nodejs:dynamic/dynamiq:Connection`. */
   readonly type: string;
-  check(olds: Record<string, unknown>, news: Record<string, unknown>): CheckResult<I>;
-  diff(id: string, olds: O, news: I): DiffOutcome;
+  /** `now` is injectable so that time-dependent rules (expiry, rotation) can be tested. */
+  check(olds: Record<string, unknown>, news: Record<string, unknown>, now?: Date): CheckResult<I>;
+  diff(id: string, olds: O, news: I, now?: Date): DiffOutcome;
   create(ctx: ResourceContext, inputs: I): Promise<{ id: string; outs: O }>;
   /** Null means the platform confirmed the object is gone (404/410); any other failure throws. */
   read(ctx: ResourceContext, id: string, props: O): Promise<ReadOutcome<I, O> | null>;

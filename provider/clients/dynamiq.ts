@@ -23,6 +23,55 @@ export interface ConnectionRecord {
   updated_at?: string;
 }
 
+/** Access keys and tokens as the API returns them; `key` only in the answer to a create. */
+export interface AccessKeyRecord {
+  id: string;
+  name: string;
+  org_id: string;
+  project_id: string | null;
+  preview: string;
+  expires_at: string | null;
+  created_at: string;
+  created_by?: string;
+  key?: string;
+}
+
+export interface TokenRecord {
+  id: string;
+  name: string;
+  preview: string;
+  expires_at: string | null;
+  created_at: string;
+  key?: string;
+}
+
+export interface EnvEntry {
+  name: string;
+  value?: string;
+  secret?: boolean;
+}
+
+export interface DeploymentRecord {
+  id: string;
+  service_id: string;
+  image: string;
+  resources?: Record<string, unknown> | null;
+  env?: EnvEntry[];
+  status: string;
+  message?: string | null;
+  created_at: string;
+  finished_at?: string | null;
+}
+
+export interface ServiceRecord {
+  id: string;
+  name?: string;
+  project_id?: string;
+  org_id?: string;
+  latest_deployment_id?: string | null;
+  active_deployment_id?: string | null;
+}
+
 /** The most a list endpoint returns per page (documented for access keys and tokens). */
 export const MAX_PAGE_SIZE = 500;
 
@@ -105,6 +154,101 @@ export class DynamiqClient {
       "POST",
       path,
     );
+  }
+
+  // ---- access keys -------------------------------------------------------------------------------------
+
+  /** Never retried blindly: a lost answer to this POST may still have minted a key. */
+  createAccessKey(input: { name: string; org_id: string; project_id?: string; expires_at?: string }) {
+    const path = "/v1/access-keys";
+    return this.data<AccessKeyRecord>(this.http.request({ method: "POST", path, body: input }), "POST", path);
+  }
+
+  getAccessKey(id: string) {
+    const path = encodePath`/v1/access-keys/${id}`;
+    return this.data<AccessKeyRecord>(this.http.request({ method: "GET", path }), "GET", path);
+  }
+
+  async deleteAccessKey(id: string): Promise<boolean> {
+    const res = await this.http.request({
+      method: "DELETE",
+      path: encodePath`/v1/access-keys/${id}`,
+      accept: [404, 410],
+    });
+    return res.status < 400;
+  }
+
+  async listAccessKeys(q: { org_id: string; page?: number; page_size?: number }) {
+    const res = await this.http.request<{ data: AccessKeyRecord[]; pagination: Pagination }>({
+      method: "GET",
+      path: "/v1/access-keys",
+      query: q,
+    });
+    return res.body;
+  }
+
+  // ---- personal access tokens ----------------------------------------------------------------------------
+
+  createToken(input: { name: string; expires_at?: string }) {
+    const path = "/v1/personal-access-tokens";
+    return this.data<TokenRecord>(this.http.request({ method: "POST", path, body: input }), "POST", path);
+  }
+
+  getToken(id: string) {
+    const path = encodePath`/v1/personal-access-tokens/${id}`;
+    return this.data<TokenRecord>(this.http.request({ method: "GET", path }), "GET", path);
+  }
+
+  async deleteToken(id: string): Promise<boolean> {
+    const res = await this.http.request({
+      method: "DELETE",
+      path: encodePath`/v1/personal-access-tokens/${id}`,
+      accept: [404, 410],
+    });
+    return res.status < 400;
+  }
+
+  async listTokens(q: { page?: number; page_size?: number }) {
+    const res = await this.http.request<{ data: TokenRecord[]; pagination: Pagination }>({
+      method: "GET",
+      path: "/v1/personal-access-tokens",
+      query: q,
+    });
+    return res.body;
+  }
+
+  // ---- services and deployments --------------------------------------------------------------------------
+
+  deploy(
+    serviceId: string,
+    input: { image: string; resources?: unknown; env: EnvEntry[] },
+    secrets: string[],
+  ) {
+    const path = encodePath`/v1/services/${serviceId}/deploy`;
+    return this.data<DeploymentRecord>(
+      this.http.request({ method: "POST", path, body: input, secrets }),
+      "POST",
+      path,
+    );
+  }
+
+  getService(serviceId: string) {
+    const path = encodePath`/v1/services/${serviceId}`;
+    return this.data<ServiceRecord>(this.http.request({ method: "GET", path }), "GET", path);
+  }
+
+  getDeployment(serviceId: string, deploymentId: string) {
+    const path = encodePath`/v1/services/${serviceId}/deployments/${deploymentId}`;
+    return this.data<DeploymentRecord>(this.http.request({ method: "GET", path }), "GET", path);
+  }
+
+  async listDeployments(serviceId: string, q: { page?: number; page_size?: number } = {}) {
+    const res = await this.http.request<{ data: DeploymentRecord[]; pagination: Pagination }>({
+      method: "GET",
+      path: encodePath`/v1/services/${serviceId}/deployments`,
+      query: q,
+    });
+    return res.body;
   }
 
   async listConnections(q: {

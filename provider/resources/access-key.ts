@@ -1,0 +1,124 @@
+// Dynamiq Access Key: an organisation credential for deployed resources, org-wide or scoped to one project.
+// The secret is returned once, at creation, and kept in (secret) state from then on. There is no update
+// endpoint: any change of a platform field replaces, create-before-delete, so dependents receive the new key
+// before the old one is revoked.
+import type { z as Z } from "zod";
+import { NotFoundError, ProviderError } from "../errors";
+import type { AccessKeyRecord } from "../clients/dynamiq";
+import type { ResourceDefinition } from "../resource";
+import { expiryFor } from "../rotation";
+import { UUID_RE, userInputs } from "../validate";
+import {
+  credentialDiff,
+  credentialFailures,
+  credentialShape,
+  type CredentialInputs,
+  type CredentialOutputs,
+} from "./credential";
+
+export interface AccessKeyInputs extends CredentialInputs {
+  /** The organisation the key belongs to (UUID). */
+  orgId: string;
+  /** Scope the key to one project of the organisation; omit for an organisation-wide key. */
+  projectId?: string;
+}
+
+export interface AccessKeyOutputs extends CredentialOutputs {
+  orgId: string;
+  projectId?: string;
+  createdBy?: string;
+}
+
+let schema: Z.ZodType | undefined;
+function inputSchema(): Z.ZodType {
+  if (schema) return schema;
+  const { z } = require("zod") as typeof import("zod");
+  const uuid = (what: string) => z.string().regex(UUID_RE, `must be ${what} id (a UUID)`);
+  schema = z.strictObject({
+    ...credentialShape(z),
+    orgId: uuid("an organisation"),
+    projectId: uuid("a project").optional(),
+  });
+  return schema;
+}
+
+function outputsOf(rec: AccessKeyRecord, inputs: AccessKeyInputs, key: string | undefined): AccessKeyOutputs {
+  const out: AccessKeyOutputs = {
+    name: rec.name,
+    orgId: rec.org_id,
+    preview: rec.preview,
+    createdAt: rec.created_at,
+  };
+  if (key !== undefined) out.key = key;
+  if (rec.project_id) out.projectId = rec.project_id;
+  if (rec.expires_at) out.expiresAt = rec.expires_at;
+  if (rec.created_by) out.createdBy = rec.created_by;
+  if (inputs.expiresInDays !== undefined) out.expiresInDays = inputs.expiresInDays;
+  if (inputs.rotation !== undefined) out.rotation = inputs.rotation;
+  if (inputs.adoptId !== undefined) out.adoptId = inputs.adoptId;
+  return out;
+}
+
+export const accessKey: ResourceDefinition<AccessKeyInputs, AccessKeyOutputs> = {
+  type: "AccessKey",
+
+  check(olds, news, now = new Date()) {
+    const inputs = userInputs(news);
+    return {
+      inputs: inputs as unknown as AccessKeyInputs,
+      failures: credentialFailures(inputSchema(), olds, inputs, now),
+    };
+  },
+
+  diff(_id, olds, news, now = new Date()) {
+    return credentialDiff(olds, news, ["name", "orgId", "projectId"], now);
+  },
+
+  async create(ctx, inputs) {
+    const client = ctx.dynamiq();
+    if (inputs.adoptId) {
+      const rec = await client.getAccessKey(inputs.adoptId);
+      if (rec.org_id !== inputs.orgId || (rec.project_id ?? undefined) !== inputs.projectId) {
+        throw new ProviderError(
+          "invalid_input",
+          `dynamiq: access key ${rec.id} belongs to org ${rec.org_id}${rec.project_id ? ` project ${rec.project_id}` : " (organisation-wide)"}, not to the orgId/projectId declared; declare its real scope to adopt it`,
+        );
+      }
+      // Adopting takes over the key as it is; its secret was shown once, to whoever created it.
+      return { id: rec.id, outs: outputsOf(rec, { ...inputs, name: rec.name }, undefined) };
+    }
+    const rec = await client.createAccessKey({
+      name: inputs.name,
+      org_id: inputs.orgId,
+      ...(inputs.projectId ? { project_id: inputs.projectId } : {}),
+      ...(expiryFor(inputs, ctx.now()) ? { expires_at: expiryFor(inputs, ctx.now()) } : {}),
+    });
+    return { id: rec.id, outs: outputsOf(rec, inputs, rec.key) };
+  },
+
+  async read(ctx, id, props) {
+    let rec: AccessKeyRecord;
+    try {
+      rec = await ctx.dynamiq().getAccessKey(id);
+    } catch (e) {
+      // Only a confirmed 404/410 means revoked; every other failure keeps state.
+      if (e instanceof NotFoundError) return null;
+      throw e;
+    }
+    // The API never returns the secret again: keep the one in state.
+    const outs = outputsOf(rec, props, props.key);
+    return { id, props: outs };
+  },
+
+  async update(_ctx, _id, olds, news) {
+    // Only the rotation policy changes in place; it lives in state, not on the platform.
+    const outs: AccessKeyOutputs = { ...olds };
+    if (news.rotation !== undefined) outs.rotation = news.rotation;
+    else delete outs.rotation;
+    return outs;
+  },
+
+  async delete(ctx, id) {
+    await ctx.dynamiq().deleteAccessKey(id);
+  },
+};

@@ -1,0 +1,142 @@
+// What Access Keys and Personal Access Tokens share: the documented name rule, the expiry rules, the rotation
+// policy, and the diff that turns a due rotation into a replacement. Neither has an update endpoint, so every
+// change of a platform field replaces; the rotation policy itself is ours and changes in place.
+import type { z as Z } from "zod";
+import type { InputFailure } from "../errors";
+import { changedKeys, isUnknown, type DiffOutcome } from "../resource";
+import { rotationDue, type Rotation } from "../rotation";
+import { failuresOf } from "../validate";
+
+/** Documented: up to 128 characters, starts and ends with a letter or digit, spaces and . / _ ' - between. */
+export const CREDENTIAL_NAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9 ./_'-]{0,126}[A-Za-z0-9])?$/;
+const RFC3339_RE = /^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
+
+export interface CredentialInputs {
+  name: string;
+  /** A fixed expiry (RFC 3339), in the future when set. */
+  expiresAt?: string;
+  /** A rolling expiry: each new credential expires this many days after it is created. */
+  expiresInDays?: number;
+  rotation?: Rotation;
+  /** Take over an existing credential by id instead of creating one; its secret cannot be recovered. */
+  adoptId?: string;
+}
+
+export interface CredentialOutputs {
+  name: string;
+  /** The secret, shown once at creation; absent for adopted credentials. */
+  key?: string;
+  preview: string;
+  expiresAt?: string;
+  createdAt: string;
+  expiresInDays?: number;
+  rotation?: Rotation;
+  adoptId?: string;
+}
+
+/** zod fields shared by both credential kinds; built at run time (zod schemas do not serialise). */
+export function credentialShape(z: typeof import("zod").z) {
+  const days = (max: number) =>
+    z
+      .number({ error: "must be a number of days" })
+      .positive("must be greater than 0")
+      .max(max, `must be at most ${max}`);
+  return {
+    name: z
+      .string()
+      .max(128, "must be at most 128 characters")
+      .regex(
+        CREDENTIAL_NAME_RE,
+        "must start and end with a letter or digit and contain only letters, digits, spaces and . / _ ' - (at most 128 characters)",
+      ),
+    expiresAt: z
+      .string()
+      .regex(RFC3339_RE, "must be an RFC 3339 time such as 2026-12-31T00:00:00Z")
+      .optional(),
+    expiresInDays: days(3650).int("must be a whole number of days").optional(),
+    rotation: z
+      .strictObject({
+        rotateAfterDays: days(3650).optional(),
+        renewBeforeExpiryDays: days(3650).optional(),
+        trigger: z.string().max(1024, "must be at most 1024 characters").optional(),
+      })
+      .optional(),
+    adoptId: z.string().min(1, "must not be empty").optional(),
+  };
+}
+
+/** Rules across fields: one kind of expiry, an expiry in the future, renewal needs an expiry. */
+export function credentialFailures(
+  schema: Z.ZodType,
+  olds: Record<string, unknown>,
+  inputs: Record<string, unknown>,
+  now: Date,
+): InputFailure[] {
+  const failures = failuresOf(schema, inputs, "");
+  const { expiresAt, expiresInDays, rotation } = inputs as unknown as CredentialInputs;
+  if (expiresAt !== undefined && expiresInDays !== undefined) {
+    failures.push({
+      property: "expiresInDays",
+      reason: "cannot be combined with expiresAt; choose a fixed or a rolling expiry",
+    });
+  }
+  // The platform only accepts a future expiry; an unchanged one already in use may have passed since.
+  if (typeof expiresAt === "string" && !isUnknown(expiresAt) && expiresAt !== olds.expiresAt) {
+    const t = Date.parse(expiresAt);
+    if (!Number.isNaN(t) && t <= now.getTime())
+      failures.push({ property: "expiresAt", reason: "must be in the future" });
+  }
+  if (
+    rotation?.renewBeforeExpiryDays !== undefined &&
+    expiresAt === undefined &&
+    expiresInDays === undefined
+  ) {
+    failures.push({
+      property: "rotation.renewBeforeExpiryDays",
+      reason: "needs an expiry: set expiresAt or expiresInDays",
+    });
+  }
+  return failures;
+}
+
+function sameInstant(a: string | undefined, b: string | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a === b || Date.parse(a) === Date.parse(b);
+}
+
+/** A new expiry means a new credential: a different rolling window, or a different fixed date. */
+function expiryChanged(olds: CredentialOutputs, news: CredentialInputs): boolean {
+  if (isUnknown(news.expiresAt) || isUnknown(news.expiresInDays)) return true;
+  if (olds.expiresInDays !== news.expiresInDays) return true;
+  return news.expiresInDays === undefined && !sameInstant(olds.expiresAt ?? undefined, news.expiresAt);
+}
+
+/**
+ * Changes of the platform fields replace; so does a rotation that is due. The rotation policy (apart from its
+ * trigger) changes in place, without an API call.
+ */
+export function credentialDiff<O extends CredentialOutputs, I extends CredentialInputs>(
+  olds: O,
+  news: I,
+  platformFields: Array<keyof I & keyof O & string>,
+  now: Date,
+): DiffOutcome {
+  const replaces = [...changedKeys(olds as unknown as I, news, [...platformFields, "adoptId"])];
+  if (expiryChanged(olds, news))
+    replaces.push(news.expiresInDays !== undefined ? "expiresInDays" : "expiresAt");
+  replaces.push(...rotationDue(olds, news, now));
+  const policy = changedKeys(
+    {
+      rotateAfterDays: olds.rotation?.rotateAfterDays,
+      renewBeforeExpiryDays: olds.rotation?.renewBeforeExpiryDays,
+    },
+    {
+      rotateAfterDays: news.rotation?.rotateAfterDays,
+      renewBeforeExpiryDays: news.rotation?.renewBeforeExpiryDays,
+    },
+    ["rotateAfterDays", "renewBeforeExpiryDays"],
+  ).map((k) => `rotation.${k}`);
+  const unique = [...new Set(replaces)];
+  const diffs = [...new Set([...unique, ...policy])];
+  return { changes: diffs.length > 0, replaces: unique, diffs };
+}

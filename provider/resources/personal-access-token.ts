@@ -1,0 +1,112 @@
+// Dynamiq Personal Access Token: a user credential for the management API. Same model as Access Keys (secret
+// once, no update endpoint, rotation by replacement). Only a PAT may manage PATs, which the client enforces
+// before any call. Revoking the very token the provider is using would cut the run off mid-way, so that one
+// delete is refused with instructions instead (see README, "Rotating the provider's own token").
+import { createHash } from "node:crypto";
+import type { z as Z } from "zod";
+import { NotFoundError, ProviderError } from "../errors";
+import type { TokenRecord } from "../clients/dynamiq";
+import type { ResourceDefinition } from "../resource";
+import { expiryFor } from "../rotation";
+import { userInputs } from "../validate";
+import {
+  credentialDiff,
+  credentialFailures,
+  credentialShape,
+  type CredentialInputs,
+  type CredentialOutputs,
+} from "./credential";
+
+export type PersonalAccessTokenInputs = CredentialInputs;
+export type PersonalAccessTokenOutputs = CredentialOutputs;
+
+let schema: Z.ZodType | undefined;
+function inputSchema(): Z.ZodType {
+  if (schema) return schema;
+  const { z } = require("zod") as typeof import("zod");
+  schema = z.strictObject(credentialShape(z));
+  return schema;
+}
+
+function outputsOf(rec: TokenRecord, inputs: CredentialInputs, key: string | undefined): CredentialOutputs {
+  const out: CredentialOutputs = { name: rec.name, preview: rec.preview, createdAt: rec.created_at };
+  if (key !== undefined) out.key = key;
+  if (rec.expires_at) out.expiresAt = rec.expires_at;
+  if (inputs.expiresInDays !== undefined) out.expiresInDays = inputs.expiresInDays;
+  if (inputs.rotation !== undefined) out.rotation = inputs.rotation;
+  if (inputs.adoptId !== undefined) out.adoptId = inputs.adoptId;
+  return out;
+}
+
+const fingerprint = (s: string) => createHash("sha512").update(s).digest("hex");
+
+export const personalAccessToken: ResourceDefinition<PersonalAccessTokenInputs, PersonalAccessTokenOutputs> =
+  {
+    type: "PersonalAccessToken",
+
+    check(olds, news, now = new Date()) {
+      const inputs = userInputs(news);
+      return {
+        inputs: inputs as unknown as CredentialInputs,
+        failures: credentialFailures(inputSchema(), olds, inputs, now),
+      };
+    },
+
+    diff(_id, olds, news, now = new Date()) {
+      return credentialDiff(olds, news, ["name"], now);
+    },
+
+    async create(ctx, inputs) {
+      const client = ctx.dynamiq();
+      if (inputs.adoptId) {
+        const rec = await client.getToken(inputs.adoptId);
+        return { id: rec.id, outs: outputsOf(rec, { ...inputs, name: rec.name }, undefined) };
+      }
+      const expires = expiryFor(inputs, ctx.now());
+      const rec = await client.createToken({
+        name: inputs.name,
+        ...(expires ? { expires_at: expires } : {}),
+      });
+      return { id: rec.id, outs: outputsOf(rec, inputs, rec.key) };
+    },
+
+    async read(ctx, id, props) {
+      let rec: TokenRecord;
+      try {
+        rec = await ctx.dynamiq().getToken(id);
+      } catch (e) {
+        if (e instanceof NotFoundError) return null;
+        throw e;
+      }
+      return { id, props: outputsOf(rec, props, props.key) };
+    },
+
+    async update(_ctx, _id, olds, news) {
+      const outs: CredentialOutputs = { ...olds };
+      if (news.rotation !== undefined) outs.rotation = news.rotation;
+      else delete outs.rotation;
+      return outs;
+    },
+
+    async delete(ctx, id, props) {
+      const own = ctx.dynamiqCredential();
+      const isOwn =
+        props.key !== undefined
+          ? fingerprint(props.key) === fingerprint(own)
+          : props.preview === preview(own);
+      if (isOwn) {
+        throw new ProviderError(
+          "configuration",
+          `dynamiq: personal access token ${id} (${props.preview}) is the credential this provider is using, so it is not revoked now: set dynamiq:token to the new token (the \`key\` output of its replacement) and run again; that run revokes this one`,
+        );
+      }
+      await ctx.dynamiq().deleteToken(id);
+    },
+  };
+
+/** The platform's preview: prefix, first three and last three characters of the random part. */
+function preview(token: string): string {
+  const m = /^(dyn_pat_|uak_)(.*)$/.exec(token);
+  if (!m || m[2].length < 6) return "";
+  return `${m[1]}${m[2].slice(0, 3)}...${m[2].slice(-3)}`;
+}

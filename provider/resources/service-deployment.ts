@@ -1,0 +1,249 @@
+// Dynamiq Service Deployment: one deploy of a service with its image, resources and environment. The platform
+// makes the deploy the unit of change (variables are part of the deployment record; there is no edit
+// endpoint), so every change is a new deployment: a replacement, create-before-delete. Deleting a deployment
+// makes no API call: the platform has no endpoint to remove one, a superseded record is history, and the
+// service keeps running its newest deployment, which a delete must never undo.
+import type { z as Z } from "zod";
+import { NotFoundError, OperationError } from "../errors";
+import type { DeploymentRecord, EnvEntry } from "../clients/dynamiq";
+import { changedKeys, isUnknown, type ResourceContext, type ResourceDefinition } from "../resource";
+import { UUID_RE, failuresOf, typeName, userInputs } from "../validate";
+import type { InputFailure } from "../errors";
+
+export interface ResourceQuantities {
+  cpu?: string;
+  memory?: string;
+}
+
+export interface ServiceDeploymentInputs {
+  /** The service to deploy (UUID). */
+  serviceId: string;
+  /** A prebuilt image, e.g. `registry.example.com/qa-service:1.0.0`. */
+  image: string;
+  resources?: { requests?: ResourceQuantities; limits?: ResourceQuantities };
+  /** Plain variables, set on the container spec. */
+  env?: Record<string, string>;
+  /** Secret variables, stored by the platform in a Kubernetes Secret; secrets in state. */
+  secretEnv?: Record<string, string>;
+  /** How long to wait for the deployment to finish (default 600 s); Pulumi's customTimeouts do not reach here. */
+  timeoutSeconds?: number;
+  /** Take over an existing deployment by id instead of deploying. */
+  adoptId?: string;
+}
+
+export interface ServiceDeploymentOutputs extends ServiceDeploymentInputs {
+  status: string;
+  /** The deployment the service runs now; another id than this one means someone deployed since. */
+  activeDeploymentId?: string;
+  createdAt?: string;
+  finishedAt?: string;
+}
+
+export const RESERVED_ENV = ["DYNAMIQ_SERVICE_ID", "DYNAMIQ_SERVICE_TOKEN"];
+const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const MAX_VALUE = 32 * 1024;
+const DEFAULT_TIMEOUT_S = 600;
+
+// Deployment statuses are not published; these are the ones that end a deployment (assumed).
+const SUCCEEDED = new Set(["succeeded", "success", "ready", "running", "active", "deployed"]);
+const FAILED = new Set(["failed", "error", "cancelled", "canceled", "rejected"]);
+
+let schema: Z.ZodType | undefined;
+function inputSchema(): Z.ZodType {
+  if (schema) return schema;
+  const { z } = require("zod") as typeof import("zod");
+  const quantities = z.strictObject({
+    cpu: z
+      .string()
+      .regex(/^\d+(\.\d+)?m?$/, 'must be a CPU quantity such as "100m" or "0.5"')
+      .optional(),
+    memory: z
+      .string()
+      .regex(/^\d+(\.\d+)?(Ki|Mi|Gi|Ti|K|M|G|T)?$/, 'must be a memory quantity such as "256Mi"')
+      .optional(),
+  });
+  schema = z.strictObject({
+    serviceId: z.string().regex(UUID_RE, "must be a service id (a UUID)"),
+    image: z
+      .string()
+      .min(1, "must not be empty")
+      .max(1024, "must be at most 1024 characters")
+      .regex(/^\S*$/, "must not contain white space"),
+    resources: z.strictObject({ requests: quantities.optional(), limits: quantities.optional() }).optional(),
+    env: z.record(z.string(), z.unknown()).optional(),
+    secretEnv: z.record(z.string(), z.unknown()).optional(),
+    timeoutSeconds: z
+      .number({ error: "must be a number of seconds" })
+      .int("must be a whole number of seconds")
+      .min(1, "must be at least 1")
+      .max(7200, "must be at most 7200")
+      .optional(),
+    adoptId: z.string().min(1, "must not be empty").optional(),
+  });
+  return schema;
+}
+
+function envFailures(group: "env" | "secretEnv", vars: unknown, other: unknown): InputFailure[] {
+  if (!vars || typeof vars !== "object" || Array.isArray(vars) || isUnknown(vars)) return [];
+  const failures: InputFailure[] = [];
+  const otherNames = other && typeof other === "object" && !isUnknown(other) ? Object.keys(other) : [];
+  for (const [name, value] of Object.entries(vars)) {
+    const property = `${group}.${name}`;
+    if (RESERVED_ENV.includes(name)) {
+      failures.push({
+        property,
+        reason: `${name} is reserved: the platform injects its own value and ignores yours`,
+      });
+    } else if (!ENV_NAME_RE.test(name)) {
+      failures.push({
+        property,
+        reason: "must be a valid environment variable name: letters, digits and _, not starting with a digit",
+      });
+    }
+    if (group === "secretEnv" && otherNames.includes(name)) {
+      failures.push({ property, reason: "is also declared in env; a variable is either plain or secret" });
+    }
+    if (isUnknown(value)) continue;
+    if (typeof value !== "string")
+      failures.push({ property, reason: `must be a string, got ${typeName(value)}` });
+    else if (value.length > MAX_VALUE)
+      failures.push({ property, reason: `must be at most ${MAX_VALUE} characters` });
+    else if (value.includes("\u0000") || !value.isWellFormed()) {
+      failures.push({ property, reason: "must not contain NUL characters or invalid unicode" });
+    }
+  }
+  return failures;
+}
+
+function check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
+  const inputs = userInputs(news);
+  const failures = [
+    ...failuresOf(inputSchema(), inputs, ""),
+    ...envFailures("env", inputs.env, undefined),
+    ...envFailures("secretEnv", inputs.secretEnv, inputs.env),
+  ];
+  return { inputs: inputs as unknown as ServiceDeploymentInputs, failures };
+}
+
+const REPLACING = ["serviceId", "image", "resources", "env", "secretEnv", "adoptId"] as const;
+
+function envEntries(inputs: ServiceDeploymentInputs): EnvEntry[] {
+  return [
+    ...Object.entries(inputs.env ?? {}).map(([name, value]) => ({ name, value })),
+    ...Object.entries(inputs.secretEnv ?? {}).map(([name, value]) => ({ name, value, secret: true })),
+  ];
+}
+
+async function waitForDeployment(
+  ctx: ResourceContext,
+  serviceId: string,
+  dep: DeploymentRecord,
+  timeoutS: number,
+) {
+  const deadline = Date.now() + timeoutS * 1000;
+  let current = dep;
+  let delay = 200;
+  for (;;) {
+    const status = (current.status ?? "").toLowerCase();
+    // A deployment without a status is taken as done: not every deployment kind reports one.
+    if (!status || SUCCEEDED.has(status)) return current;
+    if (FAILED.has(status)) {
+      throw new OperationError(
+        "dynamiq",
+        `deployment of service ${serviceId} ${status}: ${current.message ?? "no message"}`,
+        {
+          service: serviceId,
+          deployment: current.id,
+          status,
+        },
+      );
+    }
+    if (Date.now() + delay > deadline) {
+      throw new OperationError(
+        "dynamiq",
+        `deployment of service ${serviceId} did not finish within ${timeoutS} s (raise timeoutSeconds to wait longer); the platform may still complete it`,
+        { service: serviceId, deployment: current.id, status },
+      );
+    }
+    await new Promise((r) => setTimeout(r, delay));
+    delay = Math.min(Math.round(delay * 1.5), 5_000);
+    current = await ctx.dynamiq().getDeployment(serviceId, current.id);
+  }
+}
+
+function outputsOf(inputs: ServiceDeploymentInputs, rec: DeploymentRecord): ServiceDeploymentOutputs {
+  const out: ServiceDeploymentOutputs = {
+    ...inputs,
+    status: rec.status ?? "succeeded",
+    activeDeploymentId: rec.id,
+  };
+  if (rec.created_at) out.createdAt = rec.created_at;
+  if (rec.finished_at) out.finishedAt = rec.finished_at;
+  return out;
+}
+
+export const serviceDeployment: ResourceDefinition<ServiceDeploymentInputs, ServiceDeploymentOutputs> = {
+  type: "ServiceDeployment",
+  check,
+
+  diff(id, olds, news) {
+    const replaces = changedKeys(olds as ServiceDeploymentInputs, news, [...REPLACING]);
+    // Someone deployed since: the declared state is no longer what runs, so deploy it again.
+    if (olds.activeDeploymentId && olds.activeDeploymentId !== id) replaces.push("activeDeploymentId");
+    const diffs = [...replaces, ...changedKeys(olds as ServiceDeploymentInputs, news, ["timeoutSeconds"])];
+    return { changes: diffs.length > 0, replaces, diffs };
+  },
+
+  async create(ctx, inputs) {
+    const client = ctx.dynamiq();
+    if (inputs.adoptId) {
+      const rec = await client.getDeployment(inputs.serviceId, inputs.adoptId);
+      const plain = Object.fromEntries(
+        (rec.env ?? []).filter((e) => !e.secret).map((e) => [e.name, e.value ?? ""]),
+      );
+      const adopted: ServiceDeploymentInputs = { ...inputs, image: rec.image, env: plain };
+      return { id: rec.id, outs: outputsOf(adopted, rec) };
+    }
+    const body = {
+      image: inputs.image,
+      ...(inputs.resources ? { resources: inputs.resources } : {}),
+      env: envEntries(inputs),
+    };
+    const started = await client.deploy(inputs.serviceId, body, Object.values(inputs.secretEnv ?? {}));
+    const done = await waitForDeployment(
+      ctx,
+      inputs.serviceId,
+      started,
+      inputs.timeoutSeconds ?? DEFAULT_TIMEOUT_S,
+    );
+    return { id: done.id, outs: outputsOf(inputs, done) };
+  },
+
+  async read(ctx, id, props) {
+    let service;
+    try {
+      service = await ctx.dynamiq().getService(props.serviceId);
+    } catch (e) {
+      // The service is gone, and its deployments with it.
+      if (e instanceof NotFoundError) return null;
+      throw e;
+    }
+    const active = service.active_deployment_id ?? service.latest_deployment_id ?? undefined;
+    const outs: ServiceDeploymentOutputs = { ...props };
+    if (active) outs.activeDeploymentId = active;
+    else delete outs.activeDeploymentId;
+    return { id, props: outs };
+  },
+
+  async update(_ctx, _id, olds, news) {
+    // Only timeoutSeconds changes in place; everything else is a new deployment.
+    const outs: ServiceDeploymentOutputs = { ...olds };
+    if (news.timeoutSeconds !== undefined) outs.timeoutSeconds = news.timeoutSeconds;
+    else delete outs.timeoutSeconds;
+    return outs;
+  },
+
+  async delete() {
+    // No API call, by design: see the header comment and README ("What destroy does").
+  },
+};
