@@ -3,21 +3,8 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { dynamiqClient } from "./clients/dynamiq";
 import { configure as configureSettings, dynamiqSettings, type ConfigSource } from "./settings";
-import type { ResourceContext, ResourceDefinition } from "./resource";
-import { accessKey } from "./resources/access-key";
-import { connection } from "./resources/connection";
-import { personalAccessToken } from "./resources/personal-access-token";
-import { serviceDeployment } from "./resources/service-deployment";
-
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyDefinition = ResourceDefinition<any, any>;
-
-const DEFINITIONS: Record<string, AnyDefinition> = {
-  [connection.type]: connection,
-  [accessKey.type]: accessKey,
-  [personalAccessToken.type]: personalAccessToken,
-  [serviceDeployment.type]: serviceDeployment,
-};
+import type { ResourceContext } from "./resource";
+import { DEFINITIONS } from "./registry";
 
 function context(): ResourceContext {
   return {

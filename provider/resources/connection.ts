@@ -22,6 +22,11 @@ export interface ConnectionInputs {
    * credential changed out of band shows as drift. Costs one more API call per refresh.
    */
   checkSecretDrift?: boolean;
+  /**
+   * Take over an existing connection by id instead of creating one. Its name and project must match; its type
+   * and config are then set to the declared ones.
+   */
+  adoptId?: string;
 }
 
 export interface ConnectionOutputs extends ConnectionInputs {
@@ -53,6 +58,7 @@ function inputSchema(): Z.ZodType {
       ),
     config: z.record(z.string(), z.unknown()),
     checkSecretDrift: z.boolean().optional(),
+    adoptId: z.string().regex(UUID_RE, "must be a connection id (a UUID)").optional(),
   });
   return schema;
 }
@@ -84,7 +90,7 @@ function check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
 }
 
 const IN_PLACE = ["type", "config", "checkSecretDrift"] as const;
-const REPLACING = ["projectId", "name"] as const;
+const REPLACING = ["projectId", "name", "adoptId"] as const;
 
 function diff(_id: string, olds: ConnectionOutputs, news: ConnectionInputs) {
   const replaces = changedKeys(olds, news, [...REPLACING]);
@@ -117,6 +123,7 @@ function outputsOf(
     updatedAt: rec.updated_at,
   };
   if (inputs.checkSecretDrift !== undefined) out.checkSecretDrift = inputs.checkSecretDrift;
+  if (inputs.adoptId !== undefined) out.adoptId = inputs.adoptId;
   if (prior?.authorizationUrl) out.authorizationUrl = prior.authorizationUrl;
   return out;
 }
@@ -126,12 +133,30 @@ async function authorizationUrl(ctx: ResourceContext, id: string, rec: Connectio
   return (await ctx.dynamiq().authorizeConnection(id)).url;
 }
 
+/** Takes over an existing connection: same name and project required, declared type and config applied. */
+async function adopt(ctx: ResourceContext, id: string, inputs: ConnectionInputs) {
+  const client = ctx.dynamiq();
+  const existing = await client.getConnection(id);
+  if (existing.name !== inputs.name || existing.project_id !== inputs.projectId) {
+    throw new ProviderError(
+      "invalid_input",
+      `dynamiq: connection ${id} is named "${existing.name}" in project ${existing.project_id}; declare that name and projectId to adopt it`,
+    );
+  }
+  const rec = await client.updateConnection(id, { type: inputs.type, config: inputs.config }, secretValues(inputs.config));
+  const outs = outputsOf(rec, inputs);
+  const url = await authorizationUrl(ctx, id, rec);
+  if (url) outs.authorizationUrl = url;
+  return { id, outs };
+}
+
 export const connection: ResourceDefinition<ConnectionInputs, ConnectionOutputs> = {
   type: "Connection",
   check,
   diff,
 
   async create(ctx, inputs) {
+    if (inputs.adoptId) return adopt(ctx, inputs.adoptId, inputs);
     const rec = await ctx
       .dynamiq()
       .createConnection(
@@ -162,6 +187,7 @@ export const connection: ResourceDefinition<ConnectionInputs, ConnectionOutputs>
       type: rec.type,
       config,
       ...(props.checkSecretDrift !== undefined ? { checkSecretDrift: props.checkSecretDrift } : {}),
+      ...(props.adoptId !== undefined ? { adoptId: props.adoptId } : {}),
     };
     const outs = outputsOf(rec, inputs, props);
     if (rec.status === "active") delete outs.authorizationUrl;
