@@ -1,0 +1,136 @@
+// The main job: start the Dynamiq emulator, then drive examples/quickstart through the engine harness the way a
+// team would with `pulumi`: up, a no-op up, a change, drift found by refresh, destroy. Secret values are never
+// printed; the run ends by scanning the state file for them.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { startEmulator } from "../emulator/server";
+import { run, type RunOptions, type RunResult } from "../harness/engine";
+
+const root = path.resolve(__dirname, "..", "..");
+const quickstart = path.join(root, "examples", "quickstart");
+
+function heading(text: string): void {
+  console.log(`\n== ${text}`);
+}
+
+function summary(r: RunResult): void {
+  for (const s of r.steps.filter((x) => x.op !== "same")) {
+    const why = s.replaces?.length ? ` (replaces: ${s.replaces.join(", ")})` : s.diffs?.length ? ` (${s.diffs.join(", ")})` : "";
+    console.log(`   ${s.op.padEnd(7)} ${s.type} ${s.name}${why}`);
+  }
+  const c = r.changes;
+  console.log(`   changes: ${c.create} create, ${c.update} update, ${c.replace} replace, ${c.delete} delete, ${c.same} same (exit ${r.exitCode})`);
+  for (const e of r.errors) console.log(`   error: ${e}`);
+}
+
+async function main(): Promise<void> {
+  const emu = await startEmulator({ port: 0, log: () => undefined });
+  const d = emu.dynamiq;
+  const work = fs.mkdtempSync(path.join(os.tmpdir(), "dynamiq-demo-"));
+  const statePath = path.join(work, "dev.state.json");
+  const secrets = { openaiApiKey: "sk-demo-" + Math.random().toString(36).slice(2), dbPassword: "pw-" + Math.random().toString(36).slice(2) };
+  const admin = async (p: string, body?: unknown) => {
+    const res = await fetch(`${d.baseUrl}/_admin/${p}`, body === undefined ? {} : { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
+    return res.json() as Promise<Record<string, unknown>>;
+  };
+  const seenKeys: string[] = [];
+  // After every step: no secret value may appear in the state file outside Pulumi's secret envelope.
+  let leaks = 0;
+  const audit = () => {
+    const text = fs.existsSync(statePath) ? fs.readFileSync(statePath, "utf8") : "";
+    leaks += [d.userPat, ...Object.values(secrets), ...seenKeys].filter((s) => text.includes(s)).length;
+  };
+  const apiCalls = async () => ((await admin("requests")) as { total: number }).total;
+  const engine = async (title: string, opts: Partial<RunOptions> & Pick<RunOptions, "verb">) => {
+    heading(title);
+    const before = await apiCalls();
+    const r = await run({ programDir: quickstart, statePath, ...opts });
+    summary(r);
+    console.log(`   API calls: ${(await apiCalls()) - before}`);
+    const held = await runtimeKey().catch(() => undefined);
+    if (held && !seenKeys.includes(held)) seenKeys.push(held);
+    audit();
+    if (r.exitCode !== 0 && !opts.expectNoChanges) throw new Error(`${opts.verb} failed`);
+    return r;
+  };
+
+  console.log(`Dynamiq emulator on ${d.baseUrl} (org ${d.orgId}, project ${d.projectId}, service ${d.serviceId})`);
+  console.log(`state file: ${statePath}`);
+  const runtimeKey = async () => {
+    const rt = (await admin(`services/${d.serviceId}/runtime`)) as { env?: Record<string, string> };
+    return rt.env?.DYNAMIQ_ACCESS_KEY;
+  };
+  const keyWorks = async (key: string | undefined) =>
+    key !== undefined &&
+    (await fetch(`${d.baseUrl}/apps/${d.serviceId}/invoke`, { method: "POST", headers: { authorization: `Bearer ${key}` } })).status === 200;
+  try {
+    const first = await engine("up: two connections, a project-scoped key with rotation, a deployment that receives it", {
+      verb: "up",
+      config: { orgId: d.orgId, projectId: d.projectId, serviceId: d.serviceId, "dynamiq:baseUrl": d.baseUrl },
+      secrets: { "dynamiq:token": d.userPat, ...secrets },
+    });
+    console.log(`   key ${first.outputs.backendKeyPreview} expires ${first.outputs.backendKeyExpiresAt}`);
+    const firstKey = await runtimeKey();
+    console.log(`   the service runs with the key and it works at the deployed endpoint: ${await keyWorks(firstKey)}`);
+
+    await engine("up again: nothing changed, so no API call", { verb: "up" });
+
+    await engine("change the database host and the log level: the connection updates in place, the service redeploys", {
+      verb: "up",
+      config: { dbHost: "analytics-replica.db.internal", logLevel: "debug" },
+    });
+
+    heading("someone edits the database connection by hand");
+    const id = String(first.outputs.analyticsConnectionId);
+    await admin("tamper", { kind: "connection", id, patch: { config: { host: "rogue.example.com" } } });
+    console.log(`   host of ${id} changed out of band`);
+
+    const drift = await engine("CI drift check: preview --refresh --expect-no-changes", { verb: "preview", refresh: true, expectNoChanges: true });
+    console.log(drift.exitCode !== 0 ? "   drift detected: the check fails, as CI should" : "   no drift found");
+
+    await engine("up --refresh: the declared config is restored", { verb: "up", refresh: true });
+    await engine("preview --refresh --expect-no-changes: clean again", { verb: "preview", refresh: true, expectNoChanges: true });
+
+    heading("31 days pass for the backend key (the emulator moves its creation date back)");
+    await admin("age", { kind: "access_key", id: String(first.outputs.backendKeyId), days: 31 });
+    await engine("preview: the key is due for rotation", { verb: "preview" });
+
+    // While `up` rotates the key, keep checking that whatever key the service holds still works.
+    let checks = 0;
+    let failures = 0;
+    let watching = true;
+    const watcher = (async () => {
+      while (watching) {
+        checks++;
+        if (!(await keyWorks(await runtimeKey()))) failures++;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
+    const before = await runtimeKey();
+    const rotated = await engine("up: new key, redeploy with it, then revoke the old key", { verb: "up" });
+    watching = false;
+    await watcher;
+    const after = await runtimeKey();
+    console.log(`   new key ${rotated.outputs.backendKeyPreview}; the service holds a different key than before: ${after !== before}`);
+    console.log(`   old key still works: ${await keyWorks(before)}; new key works: ${await keyWorks(after)}`);
+    console.log(`   during the run the service's key was checked ${checks} times and failed ${failures} times`);
+    if (failures !== 0 || (await keyWorks(before)) || !(await keyWorks(after))) throw new Error("rotation was not seamless");
+
+    await engine("destroy", { verb: "destroy" });
+    console.log("   connections deleted and the key revoked; the service keeps running its last deployment (no delete endpoint)");
+
+    heading("secret audit");
+    console.log(`   plaintext secrets found in the state file after each step: ${leaks}`);
+    if (leaks !== 0) throw new Error("a secret reached the state file in plaintext");
+  } finally {
+    await emu.close();
+    fs.rmSync(work, { recursive: true, force: true });
+  }
+  console.log("\ndemo finished");
+}
+
+main().catch((e) => {
+  console.error(`demo failed: ${e instanceof Error ? e.message : e}`);
+  process.exit(1);
+});

@@ -1,0 +1,96 @@
+// Shared helpers for integration tests: the emulator, its admin surface, engine runs and secret scans.
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { startEmulator, type Emulator } from "../../emulator/server";
+import { run, type RunOptions, type RunResult } from "../../harness/engine";
+import { decryptedResources } from "../../harness/state";
+
+export const ROOT = path.resolve(__dirname, "..", "..");
+export const program = (name: string) => path.join(ROOT, "test", "fixtures", "programs", name);
+
+export async function emulator(): Promise<Emulator> {
+  return startEmulator({ port: 0, log: () => undefined });
+}
+
+export async function admin<T = Record<string, unknown>>(emu: Emulator, route: string, body?: unknown): Promise<T> {
+  const res = await fetch(`${emu.baseUrl}/_admin/${route}`, {
+    method: body === undefined ? "GET" : "POST",
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`admin ${route}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+export interface RequestCounts {
+  total: number;
+  routes: Record<string, number>;
+}
+
+export async function requests(emu: Emulator): Promise<RequestCounts> {
+  return admin<RequestCounts>(emu, "requests");
+}
+
+export async function resetRequests(emu: Emulator): Promise<void> {
+  await fetch(`${emu.baseUrl}/_admin/requests`, { method: "DELETE" });
+}
+
+export function tempDir(prefix = "dynamiq-test-"): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A stack: one program, one state file, and the stack config every run shares. */
+export class Stack {
+  readonly statePath: string;
+  readonly outputs: string[] = [];
+  constructor(
+    readonly programDir: string,
+    readonly base: Pick<RunOptions, "config" | "secrets">,
+  ) {
+    this.statePath = path.join(tempDir(), "stack.state.json");
+  }
+
+  async run(verb: RunOptions["verb"], opts: Partial<RunOptions> = {}): Promise<RunResult> {
+    const r = await run({
+      verb,
+      programDir: this.programDir,
+      statePath: this.statePath,
+      ...opts,
+      config: { ...this.base.config, ...opts.config },
+      secrets: { ...this.base.secrets, ...opts.secrets },
+    });
+    this.outputs.push(r.log);
+    return r;
+  }
+
+  stateText(): string {
+    return fs.existsSync(this.statePath) ? fs.readFileSync(this.statePath, "utf8") : "";
+  }
+
+  resources() {
+    return fs.existsSync(this.statePath) ? decryptedResources(this.statePath) : [];
+  }
+
+  /** The `__provider` text of every resource, decrypted if the runtime marked it secret. */
+  providerTexts(): string[] {
+    return this.resources()
+      .map((r) => (r.inputs as Record<string, unknown> | undefined)?.__provider)
+      .filter((p): p is string => typeof p === "string");
+  }
+
+  /** Every secret found in plaintext in the state file, the `__provider` texts or anything printed. */
+  leaks(secrets: string[]): string[] {
+    const places = { state: this.stateText(), provider: this.providerTexts().join("\n"), output: this.outputs.join("\n") };
+    const found: string[] = [];
+    for (const s of secrets) for (const [where, text] of Object.entries(places)) if (text.includes(s)) found.push(`${where}: ${s.slice(0, 6)}…`);
+    return found;
+  }
+}
+
+/** Counts the steps of the package's own resources (the stack and the default provider left out). */
+export function ops(r: RunResult): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const s of r.steps) if (s.type.startsWith("pulumi-nodejs:dynamic/")) out[s.op] = (out[s.op] ?? 0) + 1;
+  return out;
+}
