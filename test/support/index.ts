@@ -13,7 +13,11 @@ export async function emulator(): Promise<Emulator> {
   return startEmulator({ port: 0, log: () => undefined });
 }
 
-export async function admin<T = Record<string, unknown>>(emu: Emulator, route: string, body?: unknown): Promise<T> {
+export async function admin<T = Record<string, unknown>>(
+  emu: Emulator,
+  route: string,
+  body?: unknown,
+): Promise<T> {
   const res = await fetch(`${emu.baseUrl}/_admin/${route}`, {
     method: body === undefined ? "GET" : "POST",
     headers: body === undefined ? {} : { "content-type": "application/json" },
@@ -81,9 +85,15 @@ export class Stack {
 
   /** Every secret found in plaintext in the state file, the `__provider` texts or anything printed. */
   leaks(secrets: string[]): string[] {
-    const places = { state: this.stateText(), provider: this.providerTexts().join("\n"), output: this.outputs.join("\n") };
+    const places = {
+      state: this.stateText(),
+      provider: this.providerTexts().join("\n"),
+      output: this.outputs.join("\n"),
+    };
     const found: string[] = [];
-    for (const s of secrets) for (const [where, text] of Object.entries(places)) if (text.includes(s)) found.push(`${where}: ${s.slice(0, 6)}…`);
+    for (const s of secrets)
+      for (const [where, text] of Object.entries(places))
+        if (text.includes(s)) found.push(`${where}: ${s.slice(0, 6)}…`);
     return found;
   }
 }
@@ -93,4 +103,64 @@ export function ops(r: RunResult): Record<string, number> {
   const out: Record<string, number> = {};
   for (const s of r.steps) if (s.type.startsWith("pulumi-nodejs:dynamic/")) out[s.op] = (out[s.op] ?? 0) + 1;
   return out;
+}
+
+export async function runtimeEnv(emu: Emulator, serviceId: string): Promise<Record<string, string>> {
+  return (await admin<{ env: Record<string, string> }>(emu, `services/${serviceId}/runtime`)).env;
+}
+
+/** Calls the service's deployed endpoint with an Access Key; true when it is accepted. */
+export async function keyWorks(emu: Emulator, serviceId: string, key: string | undefined): Promise<boolean> {
+  if (!key) return false;
+  const res = await fetch(`${emu.baseUrl}/apps/${serviceId}/invoke`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${key}` },
+  });
+  return res.status === 200;
+}
+
+/**
+ * Keeps checking, until stopped, that the key the service currently runs with is accepted by the deployed
+ * endpoint: the zero-downtime property of a rotation.
+ */
+export function watchServiceKey(emu: Emulator, serviceId: string, variable = "DYNAMIQ_ACCESS_KEY") {
+  let running = true;
+  const seen = new Set<string>();
+  let checks = 0;
+  let failures = 0;
+  const loop = (async () => {
+    while (running) {
+      const key = (await runtimeEnv(emu, serviceId))[variable];
+      if (key) seen.add(key);
+      checks++;
+      if (!(await keyWorks(emu, serviceId, key))) failures++;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  })();
+  return async () => {
+    running = false;
+    await loop;
+    return { checks, failures, keys: [...seen] };
+  };
+}
+
+/** A Management API call made directly, as a person with a PAT would (to create drift or adoptable objects). */
+export async function api<T = Record<string, unknown>>(
+  emu: Emulator,
+  method: string,
+  route: string,
+  body?: unknown,
+  token = emu.dynamiq.userPat,
+): Promise<T> {
+  const res = await fetch(`${emu.baseUrl}${route}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { "content-type": "application/json" }),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${text}`);
+  return (text ? JSON.parse(text).data : undefined) as T;
 }
