@@ -30,7 +30,6 @@ export class Connection extends pulumi.dynamic.Resource {
   /** For OAuth types that are not authorised yet: the consent URL. */
   declare readonly authorizationUrl: pulumi.Output<string | undefined>;
   declare readonly createdAt: pulumi.Output<string>;
-  declare readonly updatedAt: pulumi.Output<string>;
 
   constructor(name: string, args: ConnectionArgs, opts?: pulumi.CustomResourceOptions) {
     super(
@@ -42,10 +41,10 @@ export class Connection extends pulumi.dynamic.Resource {
         type: args.type,
         config: pulumi.secret(args.config),
         checkSecretDrift: args.checkSecretDrift,
+        adoptId: args.adoptId,
         status: undefined,
         authorizationUrl: undefined,
         createdAt: undefined,
-        updatedAt: undefined,
       },
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "config"] },
       "dynamiq",

@@ -136,15 +136,17 @@ export class DynamiqClient {
     return res.status < 400;
   }
 
-  /** The decrypted credentials; the only endpoint that returns secret config. */
-  connectionCredentials(id: string) {
+  /** The decrypted config; the only endpoint that returns secret fields. */
+  async connectionCredentials(id: string): Promise<Record<string, unknown>> {
     const path = encodePath`/v1/connections/${id}/credentials`;
     // Reading credentials changes nothing, so it may be retried like a GET.
-    return this.data<Record<string, unknown>>(
+    const data = await this.data<{ config?: unknown } & Record<string, unknown>>(
       this.http.request({ method: "POST", path, idempotent: true }),
       "POST",
       path,
     );
+    // The answer's shape is not published: the config itself, or the connection with its config (assumed).
+    return data.config && typeof data.config === "object" ? (data.config as Record<string, unknown>) : data;
   }
 
   authorizeConnection(id: string) {

@@ -34,7 +34,6 @@ export interface ConnectionOutputs extends ConnectionInputs {
   /** For OAuth types: where a person grants consent; the connection stays `incomplete` until then. */
   authorizationUrl?: string;
   createdAt?: string;
-  updatedAt?: string;
 }
 
 let schema: Z.ZodType | undefined;
@@ -120,7 +119,6 @@ function outputsOf(
     config: inputs.config,
     status: rec.status,
     createdAt: rec.created_at,
-    updatedAt: rec.updated_at,
   };
   if (inputs.checkSecretDrift !== undefined) out.checkSecretDrift = inputs.checkSecretDrift;
   if (inputs.adoptId !== undefined) out.adoptId = inputs.adoptId;
@@ -143,7 +141,11 @@ async function adopt(ctx: ResourceContext, id: string, inputs: ConnectionInputs)
       `dynamiq: connection ${id} is named "${existing.name}" in project ${existing.project_id}; declare that name and projectId to adopt it`,
     );
   }
-  const rec = await client.updateConnection(id, { type: inputs.type, config: inputs.config }, secretValues(inputs.config));
+  const rec = await client.updateConnection(
+    id,
+    { type: inputs.type, config: inputs.config },
+    secretValues(inputs.config),
+  );
   const outs = outputsOf(rec, inputs);
   const url = await authorizationUrl(ctx, id, rec);
   if (url) outs.authorizationUrl = url;

@@ -21,7 +21,9 @@ afterAll(async () => {
 });
 
 const connections = async () =>
-  (await admin<{ records: Array<Record<string, unknown>> }>(emu, "records?kind=connection")).records.filter((c) => !c.is_system);
+  (await admin<{ records: Array<Record<string, unknown>> }>(emu, "records?kind=connection")).records.filter(
+    (c) => !c.is_system,
+  );
 
 describe("Connection through the engine harness", () => {
   let id: string;
@@ -63,14 +65,21 @@ describe("Connection through the engine harness", () => {
   });
 
   it("finds an out-of-band change on refresh, fails the CI drift check, and restores it on up", async () => {
-    await admin(emu, "tamper", { kind: "connection", id, patch: { config: { url: "https://rogue.example.com" } } });
+    await admin(emu, "tamper", {
+      kind: "connection",
+      id,
+      patch: { config: { url: "https://rogue.example.com" } },
+    });
     const check = await stack.run("preview", { refresh: true, expectNoChanges: true });
     expect(check.exitCode).not.toBe(0);
     expect(ops(check)).toEqual({ read: 1, update: 1 });
     await resetRequests(emu);
     const fix = await stack.run("up", { refresh: true });
     expect(fix.exitCode, fix.log).toBe(0);
-    expect((await requests(emu)).routes).toEqual({ "GET /v1/connections/:id": 1, "PUT /v1/connections/:id": 1 });
+    expect((await requests(emu)).routes).toEqual({
+      "GET /v1/connections/:id": 1,
+      "PUT /v1/connections/:id": 1,
+    });
     const [rec] = await connections();
     expect((rec.config as Record<string, unknown>).url).toBeUndefined();
     const clean = await stack.run("preview", { refresh: true, expectNoChanges: true });
@@ -83,7 +92,10 @@ describe("Connection through the engine harness", () => {
     expect(r.exitCode, r.log).toBe(0);
     expect(ops(r)).toEqual({ replace: 1 });
     expect(r.outputs.id).not.toBe(id);
-    expect((await requests(emu)).routes).toEqual({ "POST /v1/connections": 1, "DELETE /v1/connections/:id": 1 });
+    expect((await requests(emu)).routes).toEqual({
+      "POST /v1/connections": 1,
+      "DELETE /v1/connections/:id": 1,
+    });
     const all = await connections();
     expect(all.map((c) => c.name)).toEqual(["test-openai-2"]);
     id = String(r.outputs.id);
@@ -115,7 +127,10 @@ describe("Connection through the engine harness", () => {
   it("refuses an Access Key as the provider credential before any call", async () => {
     await resetRequests(emu);
     const key = "dynamiq_acc_" + "k".repeat(64);
-    const r = await stack.run("up", { config: { extraConfig: '{"url":"https://api.openai.com/v1"}' }, secrets: { "dynamiq:token": key } });
+    const r = await stack.run("up", {
+      config: { extraConfig: '{"url":"https://api.openai.com/v1"}' },
+      secrets: { "dynamiq:token": key },
+    });
     expect(r.exitCode).not.toBe(0);
     expect(r.log).toMatch(/Personal Access Token/);
     expect(r.log).not.toContain(key);
