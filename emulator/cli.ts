@@ -56,8 +56,14 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   const emulator = await startEmulator({ port: args.port, host: args.host, statePath: args.state });
-  process.stdout.write(JSON.stringify({ dynamiq: emulator.dynamiq }) + "\n");
-  process.stderr.write(`dynamiq emulator listening on ${emulator.baseUrl}\n`);
+  process.stdout.write(
+    JSON.stringify({
+      dynamiq: emulator.dynamiq,
+      flightcontrol: emulator.flightcontrol,
+      dypai: emulator.dypai,
+    }) + "\n",
+  );
+  process.stderr.write(`emulator (dynamiq, flightcontrol, dypai) listening on ${emulator.baseUrl}\n`);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -17,6 +17,13 @@ import { adminRoutes } from "./routes/admin";
 import { connectionRoutes } from "./routes/dynamiq-connections";
 import { credentialRoutes } from "./routes/dynamiq-credentials";
 import { resumeDeployments, serviceRoutes } from "./routes/dynamiq-services";
+import { DYPAI_PREFIX, dypaiAdminRoutes, dypaiRoutes } from "./routes/dypai";
+import {
+  FLIGHTCONTROL_PREFIX,
+  flightcontrolAdminRoutes,
+  flightcontrolRoutes,
+  resumeFlightcontrolRuns,
+} from "./routes/flightcontrol";
 import { ACCESS_KEY_PREFIX, LEGACY_PAT_PREFIX, PAT_PREFIX, newRequestId } from "./secrets";
 import { Store } from "./store";
 
@@ -50,11 +57,33 @@ export interface DynamiqSeed {
   otherProjectId: string;
 }
 
+/** The Flightcontrol seed: an API key and one service. */
+export interface FlightcontrolSeed {
+  /** Base URL of the Flightcontrol API (`${baseUrl}/v1/...`): `${emulator}/flightcontrol`. */
+  baseUrl: string;
+  /** The account's API key (`Authorization: Bearer: <key>`). */
+  apiKey: string;
+  /** A service with no variables yet. */
+  serviceId: string;
+}
+
+/** The DYPAI seed: a token and one engine of one project (with its own Fernet key). */
+export interface DypaiSeed {
+  /** Base URL of the DYPAI API (`${baseUrl}/api/engine/...`): `${emulator}/dypai`. */
+  baseUrl: string;
+  /** The bearer token. */
+  token: string;
+  /** An engine with no secrets yet. */
+  engineId: string;
+}
+
 /** A running emulator. */
 export interface Emulator {
   /** `http://host:port` of the server (the admin surface lives at `${baseUrl}/_admin/...`). */
   baseUrl: string;
   dynamiq: DynamiqSeed;
+  flightcontrol: FlightcontrolSeed;
+  dypai: DypaiSeed;
   /** Stops the server, drops open connections and pending timers. */
   close(): Promise<void>;
 }
@@ -70,13 +99,20 @@ function isAdminPath(path: string): boolean {
   return path === "/_admin" || path.startsWith("/_admin/");
 }
 
-/** Builds the route table: Dynamiq at the root (management API + deployed endpoint), admin under `/_admin`. */
+/**
+ * Builds the route table: Dynamiq at the root (management API + deployed endpoint), Flightcontrol under
+ * `/flightcontrol`, DYPAI under `/dypai`, admin under `/_admin`.
+ */
 function buildRouter(emu: EmulatorContext): Router {
   const router = new Router();
   router.mount("/", connectionRoutes(emu));
   router.mount("/", credentialRoutes(emu));
   router.mount("/", serviceRoutes(emu));
+  router.mount(FLIGHTCONTROL_PREFIX, flightcontrolRoutes(emu));
+  router.mount(DYPAI_PREFIX, dypaiRoutes(emu));
   router.mount("/", adminRoutes(emu));
+  router.mount("/", flightcontrolAdminRoutes(emu));
+  router.mount("/", dypaiAdminRoutes(emu));
   const listRoute: Route = {
     method: "GET",
     path: "/_admin/routes",
@@ -250,6 +286,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     address.family === "IPv6" || address.address.includes(":") ? `[${address.address}]` : address.address;
   emu.baseUrl = `http://${urlHost}:${address.port}`;
   resumeDeployments(emu);
+  resumeFlightcontrolRuns(emu);
 
   let closing: Promise<void> | undefined;
   return {
@@ -262,6 +299,16 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       serviceId: store.seed.serviceId,
       otherOrgId: store.seed.otherOrgId,
       otherProjectId: store.seed.otherProjectId,
+    },
+    flightcontrol: {
+      baseUrl: emu.baseUrl + FLIGHTCONTROL_PREFIX,
+      apiKey: store.companions.flightcontrol_api_key_emulator_fixture,
+      serviceId: store.companions.flightcontrolServiceId,
+    },
+    dypai: {
+      baseUrl: emu.baseUrl + DYPAI_PREFIX,
+      token: store.companions.dypai_token_emulator_fixture,
+      engineId: store.companions.dypaiEngineId,
     },
     close() {
       closing ??= new Promise<void>((resolve) => {

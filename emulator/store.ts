@@ -2,6 +2,14 @@ import { randomUUID } from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 
+import {
+  freshDypai,
+  freshFlightcontrol,
+  newCompanionSeed,
+  type CompanionSeed,
+  type DypaiData,
+  type FlightcontrolData,
+} from "./companions";
 import { PAT_PREFIX, fingerprint, newSecret, preview } from "./secrets";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -148,6 +156,10 @@ export interface StateData {
   services: ServiceRecord[];
   deployments: DeploymentRecord[];
   deployment_secrets: DeploymentSecretRecord[];
+  /** Ids and fixtures of the Flightcontrol and DYPAI seeds (added later: filled in when an older file loads). */
+  companions: CompanionSeed;
+  flightcontrol: FlightcontrolData;
+  dypai: DypaiData;
 }
 
 /** Default delay before an `in_progress` deployment finishes. */
@@ -184,13 +196,16 @@ function newSeedIds(): { seed: SeedIds; fixtures: Fixtures } {
 }
 
 /** A fresh world built from fixed seed ids. */
-function freshState(seed: SeedIds, fixtures: Fixtures): StateData {
+function freshState(seed: SeedIds, fixtures: Fixtures, companions: CompanionSeed): StateData {
   const t = seed.bootstrapPatCreatedAt;
   const pat = fixtures.bootstrap_pat_plaintext_emulator_fixture;
   return {
     version: 1,
     seed,
     fixtures,
+    companions,
+    flightcontrol: freshFlightcontrol(companions, t),
+    dypai: freshDypai(companions, t),
     seq: 10,
     users: [
       { id: seed.userId, email: "developer@example.com", name: "Emulator Developer" },
@@ -300,10 +315,15 @@ export class Store {
         throw new Error(`emulator state file ${statePath} is not valid JSON`);
       }
       assertStateShape(parsed, statePath);
-      return new Store(parsed, statePath);
+      // State files written before the companion stores existed get their seeds now.
+      const state = parsed as StateData;
+      state.companions ??= newCompanionSeed();
+      state.flightcontrol ??= freshFlightcontrol(state.companions, state.seed.bootstrapPatCreatedAt);
+      state.dypai ??= freshDypai(state.companions, state.seed.bootstrapPatCreatedAt);
+      return new Store(state, statePath);
     }
     const { seed, fixtures } = newSeedIds();
-    const store = new Store(freshState(seed, fixtures), statePath);
+    const store = new Store(freshState(seed, fixtures, newCompanionSeed()), statePath);
     store.commit();
     return store;
   }
@@ -318,8 +338,19 @@ export class Store {
 
   /** Back to the seed: same ids, same bootstrap PAT. */
   reset(): void {
-    this.state = freshState(this.state.seed, this.state.fixtures);
+    this.state = freshState(this.state.seed, this.state.fixtures, this.state.companions);
     this.commit();
+  }
+
+  /** Ids and fixtures of the Flightcontrol and DYPAI seeds. */
+  get companions(): CompanionSeed {
+    return this.state.companions;
+  }
+  get flightcontrol(): FlightcontrolData {
+    return this.state.flightcontrol;
+  }
+  get dypai(): DypaiData {
+    return this.state.dypai;
   }
 
   nextSeq(): number {

@@ -2,6 +2,8 @@
 // dynamic-provider host, loaded by `require("pulumi-dynamiq/provider")` from the serialised `__provider`.
 import type * as pulumi from "@pulumi/pulumi";
 import { dynamiqClient } from "./clients/dynamiq";
+import { dypaiClient } from "./clients/dypai";
+import { flightcontrolClient } from "./clients/flightcontrol";
 import { configure as configureSettings, dynamiqSettings, type ConfigSource } from "./settings";
 import type { ResourceContext } from "./resource";
 import { DEFINITIONS } from "./registry";
@@ -10,6 +12,8 @@ function context(): ResourceContext {
   return {
     dynamiq: () => dynamiqClient(),
     dynamiqCredential: () => dynamiqSettings().credential,
+    flightcontrol: () => flightcontrolClient(),
+    dypai: () => dypaiClient(),
     now: () => new Date(),
   };
 }

@@ -7,7 +7,14 @@ export { HttpClient, DEFAULT_RETRY, encodePath, parseRetryAfter, sharedDispatche
 export type { HttpClientOptions, RequestSpec, HttpResponse, RetryPolicy } from "./http";
 export { DynamiqClient, dynamiqClient, MAX_PAGE_SIZE } from "./clients/dynamiq";
 export type { ConnectionRecord, Pagination, ClientOverrides } from "./clients/dynamiq";
-export { dynamiqSettings, requirePersonalAccessToken, checkBaseUrl, resetConfiguration } from "./settings";
+export {
+  dynamiqSettings,
+  flightcontrolSettings,
+  dypaiSettings,
+  requirePersonalAccessToken,
+  checkBaseUrl,
+  resetConfiguration,
+} from "./settings";
 export type { ConfigSource, PlatformSettings } from "./settings";
 export { connection } from "./resources/connection";
 export type { ConnectionInputs, ConnectionOutputs } from "./resources/connection";
@@ -29,3 +36,26 @@ export { serviceDeployment, RESERVED_ENV } from "./resources/service-deployment"
 export type { ServiceDeploymentInputs, ServiceDeploymentOutputs } from "./resources/service-deployment";
 export { rotationDue, expiryFor, ROTATION_REASONS, type Rotation } from "./rotation";
 export type { CredentialInputs, CredentialOutputs } from "./resources/credential";
+export {
+  FlightcontrolClient,
+  flightcontrolClient,
+  FC_GROUPS,
+  FC_SECRET_GROUPS,
+} from "./clients/flightcontrol";
+export type {
+  EnvVariablesBody,
+  FcGroup,
+  RemoteVariable,
+  RunStatus,
+  SaveResult,
+  ServiceReference,
+} from "./clients/flightcontrol";
+export { DypaiClient, dypaiClient } from "./clients/dypai";
+export type { SecretMeta, DeleteOutcome } from "./clients/dypai";
+export { serviceEnvVariables } from "./resources/flightcontrol-env-variables";
+export type {
+  ServiceEnvVariablesInputs,
+  ServiceEnvVariablesOutputs,
+} from "./resources/flightcontrol-env-variables";
+export { backendSecret } from "./resources/dypai-backend-secret";
+export type { BackendSecretInputs, BackendSecretOutputs } from "./resources/dypai-backend-secret";

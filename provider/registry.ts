@@ -3,6 +3,8 @@
 import type { ResourceDefinition } from "./resource";
 import { accessKey } from "./resources/access-key";
 import { connection } from "./resources/connection";
+import { backendSecret } from "./resources/dypai-backend-secret";
+import { serviceEnvVariables } from "./resources/flightcontrol-env-variables";
 import { personalAccessToken } from "./resources/personal-access-token";
 import { serviceDeployment } from "./resources/service-deployment";
 
@@ -14,4 +16,6 @@ export const DEFINITIONS: Record<string, AnyDefinition> = {
   [accessKey.type]: accessKey,
   [personalAccessToken.type]: personalAccessToken,
   [serviceDeployment.type]: serviceDeployment,
+  [serviceEnvVariables.type]: serviceEnvVariables,
+  [backendSecret.type]: backendSecret,
 };

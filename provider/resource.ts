@@ -3,6 +3,8 @@
 // over these; a Terraform front-end can sit on the same definitions.
 import type { InputFailure } from "./errors";
 import type { DynamiqClient } from "./clients/dynamiq";
+import type { DypaiClient } from "./clients/dypai";
+import type { FlightcontrolClient } from "./clients/flightcontrol";
 
 /** How Pulumi marks a value that is not known yet (during preview). */
 export const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
@@ -36,6 +38,10 @@ export interface ResourceContext {
   dynamiq(): DynamiqClient;
   /** The credential the Dynamiq client authenticates with (to recognise the provider's own token). */
   dynamiqCredential(): string;
+  /** Flightcontrol client (stack config `flightcontrol:*`, then FLIGHTCONTROL_* environment variables). */
+  flightcontrol(): FlightcontrolClient;
+  /** DYPAI client (stack config `dypai:*`, then DYPAI_* environment variables). */
+  dypai(): DypaiClient;
   now(): Date;
 }
 

@@ -99,3 +99,56 @@ export function requirePersonalAccessToken(settings: PlatformSettings): void {
     );
   }
 }
+
+export const FLIGHTCONTROL_DEFAULT_BASE_URL = "https://api.flightcontrol.dev";
+
+/**
+ * Flightcontrol settings: stack config `flightcontrol:apiKey` / `flightcontrol:baseUrl` first, then the
+ * environment variables FLIGHTCONTROL_API_KEY / FLIGHTCONTROL_BASE_URL (and FLIGHTCONTROL_ALLOW_INSECURE_HTTP).
+ */
+export function flightcontrolSettings(env: NodeJS.ProcessEnv = process.env): PlatformSettings {
+  const apiKey = lookup("flightcontrol:apiKey", ["FLIGHTCONTROL_API_KEY"], env);
+  if (!apiKey) {
+    throw new ConfigurationError(
+      "flightcontrol: no API key configured; set it with `pulumi config set --secret flightcontrol:apiKey <key>` or the FLIGHTCONTROL_API_KEY environment variable",
+    );
+  }
+  const base =
+    lookup("flightcontrol:baseUrl", ["FLIGHTCONTROL_BASE_URL"], env) ?? FLIGHTCONTROL_DEFAULT_BASE_URL;
+  const insecure =
+    lookup("flightcontrol:allowInsecureHttp", ["FLIGHTCONTROL_ALLOW_INSECURE_HTTP"], env) === "true";
+  const baseUrl = checkBaseUrl(
+    "flightcontrol",
+    "flightcontrol:baseUrl",
+    /^https?:\/\//.test(base) ? base : `https://${base}`,
+    insecure,
+  );
+  return { platform: "flightcontrol", baseUrl, credential: apiKey };
+}
+
+/**
+ * DYPAI settings: stack config `dypai:token` / `dypai:baseUrl` first, then DYPAI_TOKEN / DYPAI_BASE_URL (and
+ * DYPAI_ALLOW_INSECURE_HTTP). There is no published API host, so the base URL has no default.
+ */
+export function dypaiSettings(env: NodeJS.ProcessEnv = process.env): PlatformSettings {
+  const token = lookup("dypai:token", ["DYPAI_TOKEN"], env);
+  if (!token) {
+    throw new ConfigurationError(
+      "dypai: no token configured; set it with `pulumi config set --secret dypai:token <token>` or the DYPAI_TOKEN environment variable",
+    );
+  }
+  const base = lookup("dypai:baseUrl", ["DYPAI_BASE_URL"], env);
+  if (!base) {
+    throw new ConfigurationError(
+      "dypai: no API address configured; set it with `pulumi config set dypai:baseUrl https://<your DYPAI host>` or the DYPAI_BASE_URL environment variable",
+    );
+  }
+  const insecure = lookup("dypai:allowInsecureHttp", ["DYPAI_ALLOW_INSECURE_HTTP"], env) === "true";
+  const baseUrl = checkBaseUrl(
+    "dypai",
+    "dypai:baseUrl",
+    /^https?:\/\//.test(base) ? base : `https://${base}`,
+    insecure,
+  );
+  return { platform: "dypai", baseUrl, credential: token };
+}

@@ -23,6 +23,8 @@ import {
   redactConfig,
 } from "./dynamiq-common";
 import { finishDeployment, serviceRuntime } from "./dynamiq-services";
+import { DYPAI_PREFIX } from "./dypai";
+import { FLIGHTCONTROL_PREFIX } from "./flightcontrol";
 
 /** Record kinds the admin surface can reach. */
 export const RECORD_KINDS = [
@@ -220,6 +222,16 @@ export function adminRoutes(emu: EmulatorContext): Route[] {
       otherUserId: store.seed.otherUserId,
       systemConnectionId: store.seed.systemConnectionId,
       bootstrapPatId: store.seed.bootstrapPatId,
+      flightcontrol: {
+        baseUrl: emu.baseUrl + FLIGHTCONTROL_PREFIX,
+        apiKey: store.companions.flightcontrol_api_key_emulator_fixture,
+        serviceId: store.companions.flightcontrolServiceId,
+      },
+      dypai: {
+        baseUrl: emu.baseUrl + DYPAI_PREFIX,
+        token: store.companions.dypai_token_emulator_fixture,
+        engineId: store.companions.dypaiEngineId,
+      },
     };
   }
 

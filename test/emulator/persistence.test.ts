@@ -137,13 +137,23 @@ describe("the CLI", () => {
 
     const one = await runCli(cli, ["--port", "0", "--state", statePath]);
     const seed: DynamiqSeed = one.first.dynamiq;
-    expect(Object.keys(one.first)).toEqual(["dynamiq"]);
+    expect(Object.keys(one.first)).toEqual(["dynamiq", "flightcontrol", "dypai"]);
+    expect(one.first.flightcontrol).toEqual({
+      baseUrl: `${seed.baseUrl}/flightcontrol`,
+      apiKey: expect.stringMatching(/^fc_[A-Za-z0-9]{40}$/),
+      serviceId: expect.stringMatching(/^c[a-z0-9]{24}$/),
+    });
+    expect(one.first.dypai).toEqual({
+      baseUrl: `${seed.baseUrl}/dypai`,
+      token: expect.stringMatching(/^dypai_[A-Za-z0-9]{48}$/),
+      engineId: expect.stringMatching(/^[0-9a-f-]{36}$/),
+    });
     expect(seed.baseUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(seed.userPat).toMatch(/^dyn_pat_[A-Za-z0-9]{64}$/);
     for (const field of ["orgId", "projectId", "serviceId", "otherOrgId", "otherProjectId"] as const) {
       expect(seed[field]).toMatch(/^[0-9a-f-]{36}$/);
     }
-    const emu = { baseUrl: seed.baseUrl, dynamiq: seed, close: async () => undefined };
+    const emu = { ...one.first, baseUrl: seed.baseUrl, dynamiq: seed, close: async () => undefined };
     const key = await createAccessKey(emu, { name: "from-cli" });
     one.child.kill("SIGTERM");
     expect(await one.exited).toBe(0);
@@ -153,7 +163,12 @@ describe("the CLI", () => {
     try {
       const seed2: DynamiqSeed = two.first.dynamiq;
       expect({ ...seed2, baseUrl: "" }).toEqual({ ...seed, baseUrl: "" });
-      const emu2 = { baseUrl: seed2.baseUrl, dynamiq: seed2, close: async () => undefined };
+      expect({ ...two.first.flightcontrol, baseUrl: "" }).toEqual({
+        ...one.first.flightcontrol,
+        baseUrl: "",
+      });
+      expect({ ...two.first.dypai, baseUrl: "" }).toEqual({ ...one.first.dypai, baseUrl: "" });
+      const emu2 = { ...two.first, baseUrl: seed2.baseUrl, dynamiq: seed2, close: async () => undefined };
       const got = await asUser(emu2, "GET", `/v1/access-keys/${key.id}`);
       expect(got.status).toBe(200);
       expect(got.body.data.name).toBe("from-cli");

@@ -1,0 +1,176 @@
+// The Flightcontrol API client (https://api.flightcontrol.dev), for service env variables. The POST and the run
+// status endpoint follow the platform's document (shared/seeds/flightcontrol-env-variables-api.txt); the
+// read-back and the delete are not public and are assumed (emulator/README.md, "Flightcontrol").
+import { HttpClient, encodePath, type HttpClientOptions } from "../http";
+import { TransportError } from "../errors";
+import { flightcontrolSettings, type PlatformSettings } from "../settings";
+
+/** The six groups of the documented POST. */
+export const FC_GROUPS = [
+  "plainText",
+  "parameterStore",
+  "secretsManager",
+  "fromParameterStore",
+  "fromSecretsManager",
+  "fromService",
+] as const;
+export type FcGroup = (typeof FC_GROUPS)[number];
+
+/** FC-managed secrets: stored by an asynchronous run, their values are secrets. */
+export const FC_SECRET_GROUPS = ["parameterStore", "secretsManager"] as const;
+
+export interface ServiceReference {
+  /** The id of the service the value comes from. */
+  id: string;
+  /** The property of that service, e.g. `connectionString`. */
+  value: string;
+}
+
+/** The documented request body: every group optional. */
+export interface EnvVariablesBody {
+  plainText?: Record<string, string>;
+  parameterStore?: Record<string, string>;
+  secretsManager?: Record<string, string>;
+  fromParameterStore?: Record<string, string>;
+  fromSecretsManager?: Record<string, string>;
+  fromService?: Record<string, ServiceReference>;
+}
+
+/** 200: everything saved synchronously; 202: FC-managed secrets are being stored by run `runId`. */
+export type SaveResult =
+  | { status: "completed"; savedCount: number }
+  | { status: "processing"; runId: string; savedCount: number; processingCount: number };
+
+/** The documented status answer. */
+export interface RunStatus {
+  isFinished: boolean;
+  processedEnvVariables: number;
+  totalExpectedEnvVars: number;
+  /** Stored FC-managed secrets with their AWS reference, e.g. `{DB_PASSWORD: {fromParameterStore: "/fc/..."}}`. */
+  storedEnvVariables: Record<string, Record<string, string>>;
+  /** Variables that failed to store; the shape of each entry is not documented. */
+  failedEnvVariables: Record<string, unknown>;
+}
+
+/** One variable as the (assumed) read-back endpoint shows it: FC-managed secrets without value. */
+export interface RemoteVariable {
+  type: FcGroup;
+  value?: string | ServiceReference;
+  /** For FC-managed secrets: the parameter path or secret ARN Flightcontrol created. */
+  reference?: string;
+  updatedAt?: string;
+}
+
+export class FlightcontrolClient {
+  constructor(readonly http: HttpClient) {}
+
+  private bad(method: string, path: string, status: number, requestId: string | undefined, reason: string) {
+    return new TransportError("bad_response", {
+      platform: "flightcontrol",
+      method,
+      path,
+      status,
+      requestId,
+      reason,
+    });
+  }
+
+  /**
+   * One POST with every group of a change set. Writing the same values again has the same effect, so a lost
+   * answer may be retried (a second run supersedes the first).
+   */
+  async saveEnvVariables(serviceId: string, body: EnvVariablesBody, secrets: string[]): Promise<SaveResult> {
+    const path = encodePath`/v1/services/${serviceId}/env-variables`;
+    const res = await this.http.request<Record<string, unknown>>({
+      method: "POST",
+      path,
+      body,
+      secrets,
+      idempotent: true,
+    });
+    const b = res.body ?? {};
+    if (res.status === 202 || b.status === "processing") {
+      if (typeof b.runId !== "string" || b.runId === "") {
+        throw this.bad("POST", path, res.status, res.requestId, "a 202 answer without a runId");
+      }
+      return {
+        status: "processing",
+        runId: b.runId,
+        savedCount: Number(b.savedCount ?? 0),
+        processingCount: Number(b.processingCount ?? 0),
+      };
+    }
+    if (b.status !== "completed") {
+      throw this.bad(
+        "POST",
+        path,
+        res.status,
+        res.requestId,
+        "the answer has neither status completed nor processing",
+      );
+    }
+    return { status: "completed", savedCount: Number(b.savedCount ?? 0) };
+  }
+
+  async runStatus(serviceId: string, runId: string): Promise<RunStatus> {
+    const path = encodePath`/v1/services/${serviceId}/env-variables/status`;
+    const res = await this.http.request<Partial<RunStatus>>({ method: "GET", path, query: { runId } });
+    const b = res.body;
+    if (!b || typeof b !== "object" || typeof b.isFinished !== "boolean") {
+      throw this.bad("GET", path, res.status, res.requestId, "the status answer has no isFinished");
+    }
+    return {
+      isFinished: b.isFinished,
+      processedEnvVariables: Number(b.processedEnvVariables ?? 0),
+      totalExpectedEnvVars: Number(b.totalExpectedEnvVars ?? 0),
+      storedEnvVariables: (b.storedEnvVariables ?? {}) as RunStatus["storedEnvVariables"],
+      failedEnvVariables: (b.failedEnvVariables ?? {}) as RunStatus["failedEnvVariables"],
+    };
+  }
+
+  /** Assumed endpoint: every variable of the service, secret values left out. */
+  async listEnvVariables(serviceId: string): Promise<Record<string, RemoteVariable>> {
+    const path = encodePath`/v1/services/${serviceId}/env-variables`;
+    const res = await this.http.request<{ envVariables?: Record<string, RemoteVariable> }>({
+      method: "GET",
+      path,
+    });
+    const vars = res.body?.envVariables;
+    if (!vars || typeof vars !== "object" || Array.isArray(vars)) {
+      throw this.bad("GET", path, res.status, res.requestId, "the answer has no envVariables object");
+    }
+    return vars;
+  }
+
+  /** Assumed endpoint. Resolves false when the variable was already gone (404/410). */
+  async deleteEnvVariable(serviceId: string, name: string): Promise<boolean> {
+    const res = await this.http.request({
+      method: "DELETE",
+      path: encodePath`/v1/services/${serviceId}/env-variables/${name}`,
+      accept: [404, 410],
+    });
+    return res.status < 400;
+  }
+}
+
+export type ClientOverrides = Pick<HttpClientOptions, "dispatcher" | "retry" | "timeoutMs" | "onRetry">;
+
+/**
+ * A client built from the settings in force now. The header is `Authorization: Bearer: <key>`, with the colon,
+ * exactly as every example of the platform's document writes it.
+ */
+export function flightcontrolClient(
+  overrides: ClientOverrides = {},
+  settings: PlatformSettings = flightcontrolSettings(),
+): FlightcontrolClient {
+  const key = settings.credential;
+  return new FlightcontrolClient(
+    new HttpClient({
+      platform: "flightcontrol",
+      baseUrl: settings.baseUrl,
+      headers: () => ({ authorization: `Bearer: ${key}`, "user-agent": "pulumi-dynamiq" }),
+      secrets: () => [key],
+      ...overrides,
+    }),
+  );
+}

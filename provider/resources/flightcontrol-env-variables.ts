@@ -1,0 +1,568 @@
+// Flightcontrol service env variables: a declared set of variable names on one service, in the six groups of
+// the platform's POST (plain text, FC-managed Parameter Store and Secrets Manager secrets, references to
+// parameters and secrets the user manages, values linked from other services).
+//
+// - Only the declared names are managed. Variables set elsewhere on the service are neither changed nor reported
+//   as drift, so several resources (or stacks) may manage different names of one service.
+// - Every change set is ONE POST carrying exactly the names that changed. FC-managed secrets are stored by an
+//   asynchronous run that is polled with backoff up to our own deadline (`timeoutSeconds`).
+// - Any change of names, groups or values is an in-place update; only a new `serviceId` replaces (and then the
+//   create and the delete act on different services, so the delete can never remove what the create wrote).
+// - A removed name is deleted through the (assumed) per-name DELETE, but only while the platform's `updatedAt`
+//   is still the one our own write produced: a variable written since by someone else is left alone.
+// - When a run fails or does not finish, the error names the variables and the run id (never a value) and the
+//   state records exactly what was stored.
+import { createHash } from "node:crypto";
+import type { z as Z } from "zod";
+import { NotFoundError, OperationError, redact, type InputFailure } from "../errors";
+import {
+  FC_GROUPS,
+  FC_SECRET_GROUPS,
+  type EnvVariablesBody,
+  type FcGroup,
+  type FlightcontrolClient,
+  type RemoteVariable,
+  type ServiceReference,
+} from "../clients/flightcontrol";
+import {
+  containsUnknown,
+  isUnknown,
+  jsonEqual,
+  type ResourceContext,
+  type ResourceDefinition,
+} from "../resource";
+import { failuresOf, typeName, userInputs } from "../validate";
+
+export interface ServiceEnvVariablesInputs {
+  /** The Flightcontrol service the variables belong to; changing it replaces the resource. */
+  serviceId: string;
+  /** Plain text variables, stored in Flightcontrol's database. */
+  plainText?: Record<string, string>;
+  /** FC-managed secrets in AWS Parameter Store: name -> secret value. Secrets in state. */
+  parameterStore?: Record<string, string>;
+  /** FC-managed secrets in AWS Secrets Manager: name -> secret value. Secrets in state. */
+  secretsManager?: Record<string, string>;
+  /** References to parameters you manage: name -> parameter path (`/my-org/param`) or parameter ARN. */
+  fromParameterStore?: Record<string, string>;
+  /** References to secrets you manage: name -> secret ARN. */
+  fromSecretsManager?: Record<string, string>;
+  /** Values linked from other services: name -> `{ id: <service id>, value: <property> }`. */
+  fromService?: Record<string, ServiceReference>;
+  /** How long to wait for FC-managed secrets to be stored (default 300 s); customTimeouts do not reach here. */
+  timeoutSeconds?: number;
+}
+
+export interface ServiceEnvVariablesOutputs extends ServiceEnvVariablesInputs {
+  /** For each FC-managed secret: the parameter path or secret ARN Flightcontrol created. */
+  references?: Record<string, string>;
+  /**
+   * For each managed name: the platform's `updatedAt` right after our own write. Refresh compares it to find
+   * FC-managed secrets changed out of band; delete compares it so as never to remove someone else's write.
+   */
+  versions?: Record<string, string>;
+  /** FC-managed secrets whose `updatedAt` moved since our write (found by refresh): rewritten on the next up. */
+  changedOutOfBand?: string[];
+  /** The run that stored FC-managed secrets last. */
+  lastRunId?: string;
+}
+
+export const DEFAULT_TIMEOUT_S = 300;
+const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const MAX_NAME = 255;
+const SERVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$/;
+/** AWS limits: Parameter Store standard parameters hold 4 KB, Secrets Manager secrets 64 KB. */
+const MAX_PARAMETER_VALUE = 4096;
+const MAX_SECRET_VALUE = 65536;
+const MAX_PLAIN_VALUE = 65536;
+const PARAM_PATH_RE = /^(\/[A-Za-z0-9_.-]+)+$/;
+const PARAM_ARN_RE = /^arn:aws[a-z-]*:ssm:[a-z]{2}(-[a-z]+)+-\d:\d{1,12}:parameter\/[A-Za-z0-9_.\-/]+$/;
+// The account id in the platform's own example has 9 digits, so 1..12 are accepted.
+const SECRET_ARN_RE =
+  /^arn:aws[a-z-]*:secretsmanager:[a-z]{2}(-[a-z]+)+-\d:\d{1,12}:secret:[A-Za-z0-9/_+=.@:-]+$/;
+const REF_PROPERTY_RE = /^[A-Za-z][A-Za-z0-9_]*$/;
+
+function isSecretGroup(g: FcGroup): boolean {
+  return (FC_SECRET_GROUPS as readonly string[]).includes(g);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// check
+// ---------------------------------------------------------------------------------------------------------------
+
+let schema: Z.ZodType | undefined;
+function inputSchema(): Z.ZodType {
+  if (schema) return schema;
+  const { z } = require("zod") as typeof import("zod");
+  const group = z.record(z.string(), z.unknown()).optional();
+  schema = z.strictObject({
+    serviceId: z
+      .string()
+      .regex(SERVICE_ID_RE, "must be a Flightcontrol service id (letters, digits, - and _, up to 128)"),
+    plainText: group,
+    parameterStore: group,
+    secretsManager: group,
+    fromParameterStore: group,
+    fromSecretsManager: group,
+    fromService: group,
+    timeoutSeconds: z
+      .number({ error: "must be a number of seconds" })
+      .int("must be a whole number of seconds")
+      .min(1, "must be at least 1")
+      .max(3600, "must be at most 3600")
+      .optional(),
+  });
+  return schema;
+}
+
+function valueFailure(group: FcGroup, value: unknown): string | undefined {
+  if (group === "fromService") {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+      return `must be an object { id, value } naming a service and one of its properties, got ${typeName(value)}`;
+    }
+    const ref = value as Record<string, unknown>;
+    const extra = Object.keys(ref).filter((k) => k !== "id" && k !== "value");
+    if (extra.length > 0) return `unknown field ${extra.join(", ")}; only id and value are allowed`;
+    if (isUnknown(ref.id) || isUnknown(ref.value)) return undefined;
+    if (typeof ref.id !== "string" || ref.id === "") return "needs id: the id of the service to read from";
+    if (!SERVICE_ID_RE.test(ref.id)) return "id must be a Flightcontrol service id";
+    if (typeof ref.value !== "string" || ref.value === "") {
+      return "needs value: the property of that service to reference, e.g. connectionString";
+    }
+    if (!REF_PROPERTY_RE.test(ref.value)) return "value must be a property name such as connectionString";
+    return undefined;
+  }
+  if (typeof value !== "string") return `must be a string, got ${typeName(value)}`;
+  switch (group) {
+    case "plainText":
+      if (value.length > MAX_PLAIN_VALUE) return `must be at most ${MAX_PLAIN_VALUE} characters`;
+      if (value.includes("\u0000") || !value.isWellFormed()) return "must not contain NUL or invalid unicode";
+      return undefined;
+    case "parameterStore":
+    case "secretsManager": {
+      // Never quote the value: it is a secret.
+      if (value === "") return "must not be empty: AWS refuses an empty secret";
+      const max = group === "parameterStore" ? MAX_PARAMETER_VALUE : MAX_SECRET_VALUE;
+      if (Buffer.byteLength(value, "utf8") > max) {
+        return `must be at most ${max} bytes (the AWS ${group === "parameterStore" ? "Parameter Store standard tier" : "Secrets Manager"} limit)`;
+      }
+      if (value.includes("\u0000") || !value.isWellFormed()) return "must not contain NUL or invalid unicode";
+      return undefined;
+    }
+    case "fromParameterStore":
+      if (value.startsWith("arn:")) {
+        return PARAM_ARN_RE.test(value)
+          ? undefined
+          : "must be a parameter ARN such as arn:aws:ssm:us-east-1:123456789012:parameter/my-org/param";
+      }
+      if (!PARAM_PATH_RE.test(value) || value.length > 1011) {
+        return "must be a parameter path such as /my-org/existing-parameter (a leading /, segments of letters, digits, _ . -) or a parameter ARN";
+      }
+      if (/^\/(aws|ssm)/i.test(value)) return "must not start with /aws or /ssm: AWS reserves those prefixes";
+      return undefined;
+    case "fromSecretsManager":
+      return SECRET_ARN_RE.test(value)
+        ? undefined
+        : "must be a Secrets Manager secret ARN such as arn:aws:secretsmanager:us-east-1:123456789012:secret:my-secret";
+  }
+  return undefined;
+}
+
+function check(_olds: Record<string, unknown>, news: Record<string, unknown>) {
+  const inputs = userInputs(news);
+  const failures: InputFailure[] = failuresOf(inputSchema(), inputs, "");
+  const owner = new Map<string, FcGroup>();
+  for (const group of FC_GROUPS) {
+    const vars = inputs[group];
+    if (!vars || typeof vars !== "object" || Array.isArray(vars) || isUnknown(vars)) continue;
+    for (const [name, value] of Object.entries(vars as Record<string, unknown>)) {
+      const property = `${group}.${name}`;
+      if (!NAME_RE.test(name) || name.length > MAX_NAME) {
+        failures.push({
+          property,
+          reason: `must be a valid variable name: letters, digits and _, not starting with a digit, at most ${MAX_NAME} characters`,
+        });
+      }
+      const other = owner.get(name);
+      if (other) {
+        failures.push({ property, reason: `is also declared in ${other}; a variable belongs to one group` });
+      } else {
+        owner.set(name, group);
+      }
+      if (isUnknown(value)) continue;
+      const reason = valueFailure(group, value);
+      if (reason) failures.push({ property, reason });
+    }
+  }
+  return { inputs: inputs as unknown as ServiceEnvVariablesInputs, failures };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The declared set as one map: name -> (group, value)
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Entry {
+  group: FcGroup;
+  value: string | ServiceReference;
+}
+
+type Entries = Map<string, Entry>;
+
+function entriesOf(v: ServiceEnvVariablesInputs): Entries {
+  const out: Entries = new Map();
+  for (const group of FC_GROUPS) {
+    const vars = v[group] as Record<string, string | ServiceReference> | undefined;
+    if (!vars || typeof vars !== "object") continue;
+    for (const [name, value] of Object.entries(vars)) out.set(name, { group, value });
+  }
+  return out;
+}
+
+function sameEntry(a: Entry | undefined, b: Entry | undefined): boolean {
+  if (!a || !b) return a === b;
+  return a.group === b.group && !containsUnknown(b.value) && jsonEqual(a.value, b.value);
+}
+
+/**
+ * The group fields of a set of entries. A group with no names is left out, unless `shape` (the declaration the
+ * state follows) has it: then it stays as `{}`, so that state and inputs keep the declaration's shape.
+ */
+function groupsOf(
+  entries: Entries,
+  shape: ServiceEnvVariablesInputs,
+): Omit<ServiceEnvVariablesInputs, "serviceId" | "timeoutSeconds"> {
+  const out: Partial<Record<FcGroup, Record<string, string | ServiceReference>>> = {};
+  for (const g of FC_GROUPS) if (shape[g] !== undefined && shape[g] !== null) out[g] = {};
+  for (const [name, e] of [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    (out[e.group] ??= {})[name] = e.value;
+  }
+  return out as Omit<ServiceEnvVariablesInputs, "serviceId" | "timeoutSeconds">;
+}
+
+function secretValuesOf(entries: Iterable<Entry>): string[] {
+  const out: string[] = [];
+  for (const e of entries) if (isSecretGroup(e.group) && typeof e.value === "string") out.push(e.value);
+  return out;
+}
+
+/** The resource id: the service and a digest of the names declared at creation (ids never change later). */
+export function resourceId(serviceId: string, names: Iterable<string>): string {
+  const digest = createHash("sha256")
+    .update([...names].sort().join("\n"), "utf8")
+    .digest("hex")
+    .slice(0, 12);
+  return `${serviceId}/env/${digest}`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// diff
+// ---------------------------------------------------------------------------------------------------------------
+
+function diff(_id: string, olds: ServiceEnvVariablesOutputs, news: ServiceEnvVariablesInputs) {
+  const replaces: string[] = [];
+  if (isUnknown(news.serviceId) || olds.serviceId !== news.serviceId) replaces.push("serviceId");
+  const diffs = [...replaces];
+  const groupUnknown = FC_GROUPS.filter((g) => isUnknown(news[g]));
+  diffs.push(...groupUnknown);
+  const before = entriesOf(olds);
+  const after = entriesOf({ ...news, ...Object.fromEntries(groupUnknown.map((g) => [g, undefined])) });
+  for (const name of new Set([...before.keys(), ...after.keys()])) {
+    const a = before.get(name);
+    const b = after.get(name);
+    if (!sameEntry(a, b)) diffs.push(`${(b ?? a)!.group}.${name}`);
+  }
+  for (const name of olds.changedOutOfBand ?? []) {
+    const b = after.get(name);
+    if (b && !diffs.includes(`${b.group}.${name}`)) diffs.push(`${b.group}.${name}`);
+  }
+  if ((olds.timeoutSeconds ?? undefined) !== (news.timeoutSeconds ?? undefined)) diffs.push("timeoutSeconds");
+  return { changes: diffs.length > 0, replaces, diffs };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Applying a change set
+// ---------------------------------------------------------------------------------------------------------------
+
+interface Failed {
+  name: string;
+  reason?: string;
+}
+
+interface ApplyOutcome {
+  outs: ServiceEnvVariablesOutputs;
+  failure?: OperationError;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function reasonOf(entry: unknown): string | undefined {
+  if (typeof entry === "string") return entry;
+  if (entry && typeof entry === "object") {
+    for (const k of ["error", "message", "reason"]) {
+      const v = (entry as Record<string, unknown>)[k];
+      if (typeof v === "string") return v;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Writes `after` over `before` on the service: one POST with the names that changed (plus `force`), polling of
+ * the FC-managed secrets' run, one read-back for the versions and the delete guard, then one DELETE per
+ * removed name. Returns the state that reflects exactly what the platform now holds, and an error when
+ * something was not stored or not deleted.
+ */
+async function apply(
+  client: FlightcontrolClient,
+  serviceId: string,
+  prior: ServiceEnvVariablesOutputs | undefined,
+  next: ServiceEnvVariablesInputs,
+): Promise<ApplyOutcome> {
+  const before = prior ? entriesOf(prior) : new Map<string, Entry>();
+  const after = entriesOf(next);
+  const force = new Set(prior?.changedOutOfBand ?? []);
+  const writes = [...after].filter(([name, e]) => force.has(name) || !sameEntry(before.get(name), e));
+  const removals = [...before.keys()].filter((name) => !after.has(name));
+
+  const state: Entries = new Map(before);
+  const versions: Record<string, string> = { ...(prior?.versions ?? {}) };
+  const references: Record<string, string> = { ...(prior?.references ?? {}) };
+  const outOfBand = new Set([...force].filter((n) => after.has(n)));
+  let runId = prior?.lastRunId;
+  let thisRun: string | undefined;
+  const failed: Failed[] = [];
+  let unfinished: string[] = [];
+  let pollError: string | undefined;
+  const written: string[] = [];
+  const timeoutS = next.timeoutSeconds ?? DEFAULT_TIMEOUT_S;
+  const secrets = secretValuesOf([...after.values(), ...before.values()]);
+
+  const stored = (name: string, e: Entry) => {
+    state.set(name, e);
+    written.push(name);
+    outOfBand.delete(name);
+    if (!isSecretGroup(e.group)) delete references[name];
+  };
+
+  if (writes.length > 0) {
+    const body: EnvVariablesBody = {};
+    for (const [name, e] of writes) {
+      ((body as Record<string, Record<string, unknown>>)[e.group] ??= {})[name] = e.value;
+    }
+    const deadline = Date.now() + timeoutS * 1000;
+    const res = await client.saveEnvVariables(serviceId, body, secrets);
+    const asyncWrites = writes.filter(([, e]) => isSecretGroup(e.group));
+    for (const [name, e] of writes) if (!isSecretGroup(e.group)) stored(name, e);
+    if (res.status === "completed") {
+      for (const [name, e] of asyncWrites) stored(name, e);
+    } else {
+      runId = thisRun = res.runId;
+      let delay = 200;
+      let status: Awaited<ReturnType<FlightcontrolClient["runStatus"]>> | undefined;
+      for (;;) {
+        await sleep(Math.max(0, Math.min(delay, deadline - Date.now())));
+        try {
+          status = await client.runStatus(serviceId, res.runId);
+        } catch (e) {
+          // The run goes on without us; what it stored is unknown, so it is not recorded as stored.
+          pollError = redact(e instanceof Error ? e.message : String(e), secrets);
+          break;
+        }
+        if (status.isFinished || Date.now() >= deadline) break;
+        delay = Math.min(Math.round(delay * 1.5), 5_000);
+      }
+      for (const [name, e] of asyncWrites) {
+        const storedRef = status?.storedEnvVariables?.[name];
+        if (storedRef !== undefined) {
+          stored(name, e);
+          const ref = Object.values(storedRef ?? {}).find((v) => typeof v === "string");
+          if (ref) references[name] = ref;
+        } else if (status && name in (status.failedEnvVariables ?? {})) {
+          failed.push({ name, reason: reasonOf(status.failedEnvVariables[name]) });
+        } else {
+          unfinished.push(name);
+        }
+      }
+      // A run that reports itself finished without naming a variable has not stored it.
+      if (status?.isFinished) {
+        for (const name of unfinished) failed.push({ name, reason: "not reported by the finished run" });
+        unfinished = [];
+      }
+    }
+  }
+
+  // One read-back: the versions of what we just wrote, and the guard for what we are about to delete.
+  const deleteFailures: Failed[] = [];
+  if (written.length > 0 || removals.length > 0) {
+    let remote: Record<string, RemoteVariable> | undefined;
+    try {
+      remote = await client.listEnvVariables(serviceId);
+    } catch (e) {
+      if (written.length === 0) throw e;
+      // The writes stand; only their versions stay unknown (refresh then cannot see a change out of band).
+    }
+    for (const name of written) {
+      const r = remote?.[name];
+      if (r?.updatedAt) versions[name] = r.updatedAt;
+      else delete versions[name];
+      if (r?.reference) references[name] = r.reference;
+    }
+    for (const name of removals) {
+      if (!remote) {
+        deleteFailures.push({
+          name,
+          reason: "the service's variables could not be read to check who wrote it last",
+        });
+        continue;
+      }
+      const r = remote[name];
+      const mine = versions[name];
+      if (!r || (mine !== undefined && r.updatedAt !== undefined && r.updatedAt !== mine)) {
+        // Gone already, or written since by someone else: not ours to delete any more.
+        state.delete(name);
+      } else {
+        try {
+          await client.deleteEnvVariable(serviceId, name);
+          state.delete(name);
+        } catch (e) {
+          deleteFailures.push({ name, reason: redact(e instanceof Error ? e.message : String(e), secrets) });
+          continue;
+        }
+      }
+      delete versions[name];
+      delete references[name];
+      outOfBand.delete(name);
+    }
+  }
+
+  const outs: ServiceEnvVariablesOutputs = { serviceId, ...groupsOf(state, next) };
+  if (next.timeoutSeconds !== undefined) outs.timeoutSeconds = next.timeoutSeconds;
+  for (const name of Object.keys(versions)) if (!state.has(name)) delete versions[name];
+  for (const name of Object.keys(references))
+    if (!state.has(name) || !isSecretGroup(state.get(name)!.group)) delete references[name];
+  if (Object.keys(references).length > 0) outs.references = references;
+  if (Object.keys(versions).length > 0) outs.versions = versions;
+  if (outOfBand.size > 0) outs.changedOutOfBand = [...outOfBand].sort();
+  if (runId) outs.lastRunId = runId;
+
+  if (failed.length === 0 && unfinished.length === 0 && deleteFailures.length === 0 && !pollError) {
+    return { outs };
+  }
+  const parts: string[] = [];
+  const fmt = (f: Failed) => (f.reason ? `${f.name} (${redact(f.reason, secrets)})` : f.name);
+  if (failed.length > 0) parts.push(`failed to store: ${failed.map(fmt).join(", ")}`);
+  if (unfinished.length > 0) {
+    parts.push(
+      pollError
+        ? `unknown after the status check failed (${pollError}): ${unfinished.join(", ")}`
+        : `not stored within ${timeoutS} s: ${unfinished.join(", ")} (raise timeoutSeconds to wait longer; the platform may still complete them, and the next up writes them again)`,
+    );
+  }
+  if (deleteFailures.length > 0) parts.push(`not deleted: ${deleteFailures.map(fmt).join(", ")}`);
+  const failure = new OperationError("flightcontrol", `service ${serviceId}: ${parts.join("; ")}`, {
+    service: serviceId,
+    run: thisRun,
+  });
+  return { outs, failure };
+}
+
+/** The shape Pulumi reports as "created (or updated) but failed to initialise": the state keeps `properties`. */
+function partial(failure: OperationError, id: string, outs: ServiceEnvVariablesOutputs): Error {
+  return Object.assign(failure, {
+    id,
+    properties: outs as unknown as Record<string, unknown>,
+    reasons: [failure.message],
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// read
+// ---------------------------------------------------------------------------------------------------------------
+
+function inputsOf(outs: ServiceEnvVariablesOutputs): ServiceEnvVariablesInputs {
+  const out: ServiceEnvVariablesInputs = { serviceId: outs.serviceId };
+  for (const g of FC_GROUPS)
+    if (outs[g] !== undefined) (out as unknown as Record<string, unknown>)[g] = outs[g];
+  if (outs.timeoutSeconds !== undefined) out.timeoutSeconds = outs.timeoutSeconds;
+  return out;
+}
+
+async function read(ctx: ResourceContext, id: string, props: ServiceEnvVariablesOutputs) {
+  let remote: Record<string, RemoteVariable>;
+  try {
+    remote = await ctx.flightcontrol().listEnvVariables(props.serviceId);
+  } catch (e) {
+    // The service is gone, and its variables with it.
+    if (e instanceof NotFoundError) return null;
+    throw e;
+  }
+  const state: Entries = new Map();
+  const versions = { ...(props.versions ?? {}) };
+  const references = { ...(props.references ?? {}) };
+  const outOfBand = new Set<string>();
+  for (const [name, mine] of entriesOf(props)) {
+    const r = remote[name];
+    // Missing, or moved to another group out of band: not in state, so the next up writes it again. A value
+    // found in another group is never copied into state (it may be a secret shown as plain text).
+    if (!r || r.type !== mine.group) continue;
+    if (isSecretGroup(mine.group)) {
+      // The value cannot be read back: keep ours, and compare the platform's updatedAt with our write's.
+      state.set(name, mine);
+      if (r.reference) references[name] = r.reference;
+      if (versions[name] === undefined && r.updatedAt) versions[name] = r.updatedAt;
+      else if (r.updatedAt !== undefined && r.updatedAt !== versions[name]) outOfBand.add(name);
+      if ((props.changedOutOfBand ?? []).includes(name)) outOfBand.add(name);
+    } else {
+      state.set(name, { group: mine.group, value: (r.value ?? mine.value) as string | ServiceReference });
+    }
+  }
+  const outs: ServiceEnvVariablesOutputs = { serviceId: props.serviceId, ...groupsOf(state, props) };
+  if (props.timeoutSeconds !== undefined) outs.timeoutSeconds = props.timeoutSeconds;
+  for (const name of Object.keys(versions)) if (!state.has(name)) delete versions[name];
+  for (const name of Object.keys(references)) if (!state.has(name)) delete references[name];
+  if (Object.keys(references).length > 0) outs.references = references;
+  if (Object.keys(versions).length > 0) outs.versions = versions;
+  if (outOfBand.size > 0) outs.changedOutOfBand = [...outOfBand].sort();
+  if (props.lastRunId) outs.lastRunId = props.lastRunId;
+  return { id, props: outs, inputs: inputsOf(outs) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// The definition
+// ---------------------------------------------------------------------------------------------------------------
+
+export const serviceEnvVariables: ResourceDefinition<ServiceEnvVariablesInputs, ServiceEnvVariablesOutputs> =
+  {
+    type: "ServiceEnvVariables",
+    check,
+    diff,
+
+    async create(ctx, inputs) {
+      const id = resourceId(inputs.serviceId, entriesOf(inputs).keys());
+      const { outs, failure } = await apply(ctx.flightcontrol(), inputs.serviceId, undefined, inputs);
+      if (failure) throw partial(failure, id, outs);
+      return { id, outs };
+    },
+
+    read,
+
+    async update(ctx, id, olds, news) {
+      const { outs, failure } = await apply(ctx.flightcontrol(), olds.serviceId, olds, news);
+      if (failure) throw partial(failure, id, outs);
+      return outs;
+    },
+
+    async delete(ctx, id, props) {
+      let failure: OperationError | undefined;
+      try {
+        ({ failure } = await apply(ctx.flightcontrol(), props.serviceId, props, {
+          serviceId: props.serviceId,
+        }));
+      } catch (e) {
+        // The service itself is gone, and its variables with it.
+        if (e instanceof NotFoundError) return;
+        throw e;
+      }
+      // The resource stays in state: what could not be deleted is still on the service.
+      if (failure) throw failure;
+    },
+  };

@@ -1,0 +1,51 @@
+import * as pulumi from "@pulumi/pulumi";
+import { FrontEnd } from "./frontend";
+
+/** Arguments of a {@link BackendSecret}. */
+export interface BackendSecretArgs {
+  /** The engine the secret belongs to; changing it replaces the secret (created anew, then the old one deleted). */
+  engineId: pulumi.Input<string>;
+  /** The name workflows read it by (`${ secrets.NAME }`); changing it replaces the secret. */
+  name: pulumi.Input<string>;
+  /** The value: a secret in state, write-only on the platform. A new value overwrites in place. */
+  value: pulumi.Input<string>;
+}
+
+const provider = new FrontEnd("BackendSecret");
+
+/**
+ * A DYPAI Backend Secret of an engine. A new value overwrites it in place; a new name or engine replaces it,
+ * and the old secret is deleted only if nobody wrote it since our own last write. Values are never read back:
+ * a refresh notices a secret deleted (404) or overwritten (its version moved) out of band.
+ */
+export class BackendSecret extends pulumi.dynamic.Resource {
+  declare readonly engineId: pulumi.Output<string>;
+  declare readonly name: pulumi.Output<string>;
+  /** A secret output. */
+  declare readonly value: pulumi.Output<string>;
+  /** The platform's version after our last write. */
+  declare readonly version: pulumi.Output<number>;
+  declare readonly createdAt: pulumi.Output<string | undefined>;
+  declare readonly updatedAt: pulumi.Output<string | undefined>;
+  /** Set by a refresh when the secret was overwritten out of band. */
+  declare readonly platformVersion: pulumi.Output<number | undefined>;
+
+  constructor(name: string, args: BackendSecretArgs, opts?: pulumi.CustomResourceOptions) {
+    super(
+      provider,
+      name,
+      {
+        engineId: args.engineId,
+        name: args.name,
+        value: pulumi.secret(args.value),
+        version: undefined,
+        createdAt: undefined,
+        updatedAt: undefined,
+        platformVersion: undefined,
+      },
+      { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "value"] },
+      "dypai",
+      "BackendSecret",
+    );
+  }
+}

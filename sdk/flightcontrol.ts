@@ -1,0 +1,86 @@
+import * as pulumi from "@pulumi/pulumi";
+import type { ServiceReference } from "../provider/clients/flightcontrol";
+import type { ServiceEnvVariablesInputs } from "../provider/resources/flightcontrol-env-variables";
+import { FrontEnd } from "./frontend";
+
+type Vars<T> = pulumi.Input<Record<string, pulumi.Input<T>>>;
+
+/** Arguments of a {@link ServiceEnvVariables}; every group is optional, as in the platform's API. */
+export interface ServiceEnvVariablesArgs {
+  /** The Flightcontrol service; changing it moves the variables to another service (a replacement). */
+  serviceId: pulumi.Input<string>;
+  /** Plain text variables: name -> value. */
+  plainText?: Vars<string>;
+  /** FC-managed secrets in AWS Parameter Store: name -> secret value. Stored as secrets in state. */
+  parameterStore?: Vars<string>;
+  /** FC-managed secrets in AWS Secrets Manager: name -> secret value. Stored as secrets in state. */
+  secretsManager?: Vars<string>;
+  /** Parameters you manage: name -> parameter path (`/my-org/param`) or parameter ARN. */
+  fromParameterStore?: Vars<string>;
+  /** Secrets you manage: name -> secret ARN. */
+  fromSecretsManager?: Vars<string>;
+  /** Values of other services: name -> `{ id: <service id>, value: <property, e.g. connectionString> }`. */
+  fromService?: Vars<pulumi.Unwrap<ServiceReference>>;
+  /** How long to wait for FC-managed secrets to be stored (default 300 seconds). */
+  timeoutSeconds?: pulumi.Input<number>;
+}
+
+const provider = new FrontEnd("ServiceEnvVariables");
+
+/**
+ * Environment variables of a Flightcontrol service. Only the declared names are managed: variables set elsewhere
+ * on the service are left alone. Each change is one API call with exactly the changed names; FC-managed secrets
+ * are stored asynchronously and waited for. Any change of names, groups or values updates in place; a new
+ * `serviceId` replaces.
+ */
+export class ServiceEnvVariables extends pulumi.dynamic.Resource {
+  declare readonly serviceId: pulumi.Output<string>;
+  declare readonly plainText: pulumi.Output<Record<string, string> | undefined>;
+  /** A secret output. */
+  declare readonly parameterStore: pulumi.Output<Record<string, string> | undefined>;
+  /** A secret output. */
+  declare readonly secretsManager: pulumi.Output<Record<string, string> | undefined>;
+  declare readonly fromParameterStore: pulumi.Output<Record<string, string> | undefined>;
+  declare readonly fromSecretsManager: pulumi.Output<Record<string, string> | undefined>;
+  declare readonly fromService: pulumi.Output<Record<string, ServiceReference> | undefined>;
+  /** For each FC-managed secret, the parameter path or secret ARN Flightcontrol created. */
+  declare readonly references: pulumi.Output<Record<string, string> | undefined>;
+  /** FC-managed secrets a refresh found overwritten out of band (written again by the next up). */
+  declare readonly changedOutOfBand: pulumi.Output<string[] | undefined>;
+  /** The workflow run that stored FC-managed secrets last. */
+  declare readonly lastRunId: pulumi.Output<string | undefined>;
+
+  constructor(name: string, args: ServiceEnvVariablesArgs, opts?: pulumi.CustomResourceOptions) {
+    const inputs: Record<keyof ServiceEnvVariablesInputs, unknown> = {
+      serviceId: args.serviceId,
+      plainText: args.plainText,
+      parameterStore: args.parameterStore === undefined ? undefined : pulumi.secret(args.parameterStore),
+      secretsManager: args.secretsManager === undefined ? undefined : pulumi.secret(args.secretsManager),
+      fromParameterStore: args.fromParameterStore,
+      fromSecretsManager: args.fromSecretsManager,
+      fromService: args.fromService,
+      timeoutSeconds: args.timeoutSeconds,
+    };
+    super(
+      provider,
+      name,
+      {
+        ...inputs,
+        references: undefined,
+        versions: undefined,
+        changedOutOfBand: undefined,
+        lastRunId: undefined,
+      },
+      {
+        ...opts,
+        additionalSecretOutputs: [
+          ...(opts?.additionalSecretOutputs ?? []),
+          "parameterStore",
+          "secretsManager",
+        ],
+      },
+      "flightcontrol",
+      "ServiceEnvVariables",
+    );
+  }
+}
