@@ -72,9 +72,6 @@ export interface ServiceRecord {
   active_deployment_id?: string | null;
 }
 
-/** The most a list endpoint returns per page (documented for access keys and tokens). */
-export const MAX_PAGE_SIZE = 500;
-
 export class DynamiqClient {
   constructor(readonly http: HttpClient) {}
 
