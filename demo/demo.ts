@@ -51,9 +51,15 @@ async function main(): Promise<void> {
   const seenKeys: string[] = [];
   // After every step: no secret value may appear in the state file outside Pulumi's secret envelope.
   let leaks = 0;
-  const audit = () => {
-    const text = fs.existsSync(statePath) ? fs.readFileSync(statePath, "utf8") : "";
-    leaks += [d.userPat, ...Object.values(secrets), ...seenKeys].filter((s) => text.includes(s)).length;
+  const audit = (file: string) => {
+    const text = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+    leaks += [
+      d.userPat,
+      emu.flightcontrol.apiKey,
+      emu.dypai.token,
+      ...Object.values(secrets),
+      ...seenKeys,
+    ].filter((s) => text.includes(s)).length;
   };
   // Management API calls only; the checks against the deployed endpoint are not the provider's.
   const apiCalls = async () => {
@@ -68,7 +74,7 @@ async function main(): Promise<void> {
     console.log(`   API calls: ${(await apiCalls()) - before}`);
     const held = await runtimeKey().catch(() => undefined);
     if (held && !seenKeys.includes(held)) seenKeys.push(held);
-    audit();
+    audit(opts.statePath ?? statePath);
     if (r.exitCode !== 0 && !opts.expectNoChanges) throw new Error(`${opts.verb} failed`);
     return r;
   };
@@ -179,6 +185,88 @@ async function main(): Promise<void> {
     console.log(
       "   connections deleted and the key revoked; the service keeps running its last deployment (no delete endpoint)",
     );
+
+    heading("one key, three platforms: Dynamiq, Flightcontrol and DYPAI");
+    const multi = {
+      programDir: path.join(root, "examples", "multi-platform"),
+      statePath: path.join(work, "multi.state.json"),
+    };
+    const ids = {
+      dynamiqServiceId: d.serviceId,
+      flightcontrolServiceId: emu.flightcontrol.serviceId,
+      dypaiEngineId: emu.dypai.engineId,
+    };
+    const held = async () => {
+      const [fc, dy] = await Promise.all([
+        admin(`flightcontrol/services/${ids.flightcontrolServiceId}/env`) as Promise<{
+          variables: Record<string, { value?: string }>;
+        }>,
+        admin(`dypai/engines/${ids.dypaiEngineId}/secrets`) as Promise<{
+          secrets: Record<string, { value?: string }>;
+        }>,
+      ]);
+      return {
+        dynamiq: await runtimeKey(),
+        flightcontrol: fc.variables.DYNAMIQ_ACCESS_KEY?.value,
+        dypai: dy.secrets.DYNAMIQ_ACCESS_KEY?.value,
+      };
+    };
+    const preview = (k: string | undefined) => (k ? `${k.slice(0, 15)}...${k.slice(-3)}` : "none");
+    const show = async () => {
+      const h = await held();
+      for (const k of Object.values(h)) if (k && !seenKeys.includes(k)) seenKeys.push(k);
+      for (const [consumer, k] of Object.entries(h))
+        console.log(`   ${consumer.padEnd(13)} holds ${preview(k)}`);
+      return h;
+    };
+    const m = await engine("up: the key is delivered to all three", {
+      verb: "up",
+      ...multi,
+      config: {
+        orgId: d.orgId,
+        projectId: d.projectId,
+        ...ids,
+        "dynamiq:baseUrl": d.baseUrl,
+        "flightcontrol:baseUrl": emu.flightcontrol.baseUrl,
+        "dypai:baseUrl": emu.dypai.baseUrl,
+      },
+      secrets: {
+        "dynamiq:token": d.userPat,
+        "flightcontrol:apiKey": emu.flightcontrol.apiKey,
+        "dypai:token": emu.dypai.token,
+      },
+    });
+    const old = await show();
+    heading("31 days pass for the shared key");
+    await admin("age", { kind: "access_key", id: String(m.outputs.keyId), days: 31 });
+    let multiChecks = 0;
+    const revokedSeen: string[] = [];
+    let multiWatching = true;
+    const multiWatcher = (async () => {
+      while (multiWatching) {
+        multiChecks++;
+        for (const [consumer, k] of Object.entries(await held()))
+          if (!(await keyWorks(k))) revokedSeen.push(consumer);
+        await new Promise((r) => setTimeout(r, 25));
+      }
+    })();
+    await engine("up --refresh: new key to every consumer, old key revoked last", {
+      verb: "up",
+      refresh: true,
+      ...multi,
+    });
+    multiWatching = false;
+    await multiWatcher;
+    const now = await show();
+    console.log(
+      `   the old key works: ${await keyWorks(old.dynamiq)}; the new key works: ${await keyWorks(now.dynamiq)}`,
+    );
+    console.log(
+      `   the consumers were checked ${multiChecks} times; a consumer held a revoked key ${revokedSeen.length} times`,
+    );
+    if (revokedSeen.length !== 0 || (await keyWorks(old.dynamiq)))
+      throw new Error("the cross-platform rotation was not seamless");
+    await engine("destroy", { verb: "destroy", ...multi });
 
     heading("secret audit");
     console.log(`   plaintext secrets found in the state file after each step: ${leaks}`);

@@ -164,3 +164,24 @@ export async function api<T = Record<string, unknown>>(
   if (!res.ok) throw new Error(`${method} ${route}: ${res.status} ${text}`);
   return (text ? JSON.parse(text).data : undefined) as T;
 }
+
+/** Which key each consumer of examples/multi-platform holds right now, read from the emulator's admin views. */
+export async function heldKeys(
+  emu: Emulator,
+  ids: { dynamiqServiceId: string; flightcontrolServiceId: string; dypaiEngineId: string },
+  variable = "DYNAMIQ_ACCESS_KEY",
+): Promise<Record<"dynamiq" | "flightcontrol" | "dypai", string | undefined>> {
+  const [rt, fc, dy] = await Promise.all([
+    runtimeEnv(emu, ids.dynamiqServiceId),
+    admin<{ variables: Record<string, { value?: string }> }>(
+      emu,
+      `flightcontrol/services/${ids.flightcontrolServiceId}/env`,
+    ),
+    admin<{ secrets: Record<string, { value?: string }> }>(emu, `dypai/engines/${ids.dypaiEngineId}/secrets`),
+  ]);
+  return {
+    dynamiq: rt[variable],
+    flightcontrol: fc.variables[variable]?.value,
+    dypai: dy.secrets[variable]?.value,
+  };
+}
