@@ -13,6 +13,7 @@ import {
   type RequestContext,
   type Route,
 } from "./http";
+import { FaultTable, faultError, faultRoutes, withoutField } from "./faults";
 import { adminRoutes } from "./routes/admin";
 import { connectionRoutes } from "./routes/dynamiq-connections";
 import { credentialRoutes } from "./routes/dynamiq-credentials";
@@ -37,6 +38,11 @@ export interface EmulatorOptions {
   statePath?: string;
   /** Receives one line per request (no secrets, no bodies, no query strings). Default: stderr. */
   log?: (line: string) => void;
+  /**
+   * Added before answering every non-admin request, in milliseconds (default 0): a stand-in for the round trip
+   * to a real region, used by the benchmarks in `bench/`.
+   */
+  latencyMs?: number;
 }
 
 /** What the seed holds for Dynamiq: everything a test or the demo needs to start calling the API. */
@@ -105,6 +111,7 @@ function isAdminPath(path: string): boolean {
  */
 function buildRouter(emu: EmulatorContext): Router {
   const router = new Router();
+  router.mount("/", faultRoutes(emu.faults));
   router.mount("/", connectionRoutes(emu));
   router.mount("/", credentialRoutes(emu));
   router.mount("/", serviceRoutes(emu));
@@ -149,6 +156,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     baseUrl: "",
     timers,
     counters: { total: 0, routes: {}, connections: 0 },
+    faults: new FaultTable(),
     later(ms, fn) {
       const t = setTimeout(() => {
         timers.delete(t);
@@ -225,8 +233,48 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
         json: () => parseJsonObject(body.body, contentType, false),
         jsonOrEmpty: () => parseJsonObject(body.body, contentType, true),
       };
-      const reply = await match.route.handler(ctx);
+      if (!admin && opts.latencyMs) await new Promise((r) => emu.later(opts.latencyMs!, () => r(undefined)));
+      const fault = admin ? undefined : emu.faults.take(method, match.route.path);
+      const pause = (ms: number) => new Promise<void>((resolve) => emu.later(ms, resolve));
+      if (fault?.kind === "latency" && !fault.after) await pause(fault.ms ?? 0);
+      if (fault?.kind === "status") throw faultError(fault);
+      if (fault?.kind === "reset") {
+        logPath += " [fault reset]";
+        res.destroy();
+        return;
+      }
+      let reply = await match.route.handler(ctx);
       status = reply.status;
+      if (fault) logPath += ` [fault ${fault.kind}]`;
+      switch (fault?.kind) {
+        case "latency":
+          if (fault.after) await pause(fault.ms ?? 0);
+          break;
+        case "commit_drop":
+          res.destroy();
+          return;
+        case "truncated": {
+          const text = JSON.stringify(reply.body ?? {});
+          res.writeHead(reply.status, {
+            "x-request-id": requestId,
+            "content-type": "application/json; charset=utf-8",
+            "content-length": Buffer.byteLength(text),
+          });
+          res.write(text.slice(0, Math.floor(text.length / 2)));
+          setImmediate(() => res.destroy());
+          return;
+        }
+        case "malformed":
+          res.writeHead(reply.status === 204 ? 200 : reply.status, {
+            "x-request-id": requestId,
+            "content-type": "application/json; charset=utf-8",
+          });
+          res.end('{"data": {"id": <html>');
+          return;
+        case "missing_field":
+          reply = { ...reply, body: withoutField(reply.body, fault.field ?? "id") };
+          break;
+      }
       send(res, requestId, reply);
     } catch (err) {
       const httpErr =

@@ -85,7 +85,7 @@ export function dynamiqSettings(env: NodeJS.ProcessEnv = process.env): PlatformS
   const baseUrl = checkBaseUrl(
     "dynamiq",
     "dynamiq:baseUrl",
-    /^https?:\/\//.test(base) ? base : `https://${base}`,
+    /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(base) ? base : `https://${base}`,
     insecure,
   );
   return { platform: "dynamiq", baseUrl, credential: token };
@@ -120,7 +120,7 @@ export function flightcontrolSettings(env: NodeJS.ProcessEnv = process.env): Pla
   const baseUrl = checkBaseUrl(
     "flightcontrol",
     "flightcontrol:baseUrl",
-    /^https?:\/\//.test(base) ? base : `https://${base}`,
+    /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(base) ? base : `https://${base}`,
     insecure,
   );
   return { platform: "flightcontrol", baseUrl, credential: apiKey };
@@ -147,7 +147,7 @@ export function dypaiSettings(env: NodeJS.ProcessEnv = process.env): PlatformSet
   const baseUrl = checkBaseUrl(
     "dypai",
     "dypai:baseUrl",
-    /^https?:\/\//.test(base) ? base : `https://${base}`,
+    /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(base) ? base : `https://${base}`,
     insecure,
   );
   return { platform: "dypai", baseUrl, credential: token };

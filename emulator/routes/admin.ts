@@ -250,6 +250,7 @@ export function adminRoutes(emu: EmulatorContext): Route[] {
       emu.counters.total = 0;
       emu.counters.routes = {};
       emu.counters.connections = 0;
+      emu.faults.clear();
       return { ok: true, seed: seedView() };
     }),
     route("POST", "/_admin/tamper", (ctx) => {

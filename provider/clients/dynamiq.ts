@@ -79,19 +79,27 @@ export class DynamiqClient {
     p: Promise<{ body: unknown; status: number; requestId?: string }>,
     method: string,
     path: string,
+    required: string[] = [],
   ): Promise<T> {
     const res = await p;
     const body = res.body as { data?: T } | undefined;
-    if (!body || typeof body !== "object" || !("data" in body)) {
-      throw new TransportError("bad_response", {
+    const fail = (reason: string) =>
+      new TransportError("bad_response", {
         platform: "dynamiq",
         method,
         path,
         status: res.status,
         requestId: res.requestId,
-        reason: "the response has no `data` envelope",
+        reason,
       });
-    }
+    if (!body || typeof body !== "object" || !("data" in body))
+      throw fail("the response has no `data` envelope");
+    // A 200 without a field the API documents is not an answer we can act on (nor drop state over).
+    const data = body.data as Record<string, unknown> | null;
+    const missing = required.filter(
+      (f) => !data || typeof data !== "object" || data[f] === undefined || data[f] === null || data[f] === "",
+    );
+    if (missing.length > 0) throw fail(`the response lacks ${missing.map((f) => `\`${f}\``).join(", ")}`);
     return body.data as T;
   }
 
@@ -106,12 +114,19 @@ export class DynamiqClient {
       this.http.request({ method: "POST", path, body: input, secrets }),
       "POST",
       path,
+      ["id", "name", "project_id", "status"],
     );
   }
 
   getConnection(id: string) {
     const path = encodePath`/v1/connections/${id}`;
-    return this.data<ConnectionRecord>(this.http.request({ method: "GET", path }), "GET", path);
+    return this.data<ConnectionRecord>(this.http.request({ method: "GET", path }), "GET", path, [
+      "id",
+      "name",
+      "project_id",
+      "type",
+      "status",
+    ]);
   }
 
   updateConnection(id: string, input: { type: string; config: Record<string, unknown> }, secrets: string[]) {
@@ -120,6 +135,7 @@ export class DynamiqClient {
       this.http.request({ method: "PUT", path, body: input, secrets }),
       "PUT",
       path,
+      ["id", "name", "project_id", "type", "status"],
     );
   }
 
@@ -143,7 +159,17 @@ export class DynamiqClient {
       path,
     );
     // The answer's shape is not published: the config itself, or the connection with its config (assumed).
-    return data.config && typeof data.config === "object" ? (data.config as Record<string, unknown>) : data;
+    if (data.config && typeof data.config === "object") return data.config as Record<string, unknown>;
+    if ("id" in data && "type" in data) {
+      // The connection without its config: never take the record itself for the credentials.
+      throw new TransportError("bad_response", {
+        platform: "dynamiq",
+        method: "POST",
+        path,
+        reason: "the response lacks `config`",
+      });
+    }
+    return data;
   }
 
   authorizeConnection(id: string) {
@@ -152,6 +178,7 @@ export class DynamiqClient {
       this.http.request({ method: "POST", path, idempotent: true }),
       "POST",
       path,
+      ["url"],
     );
   }
 
@@ -160,12 +187,22 @@ export class DynamiqClient {
   /** Never retried blindly: a lost answer to this POST may still have minted a key. */
   createAccessKey(input: { name: string; org_id: string; project_id?: string; expires_at?: string }) {
     const path = "/v1/access-keys";
-    return this.data<AccessKeyRecord>(this.http.request({ method: "POST", path, body: input }), "POST", path);
+    return this.data<AccessKeyRecord>(
+      this.http.request({ method: "POST", path, body: input }),
+      "POST",
+      path,
+      ["id", "key", "name", "org_id", "created_at"],
+    );
   }
 
   getAccessKey(id: string) {
     const path = encodePath`/v1/access-keys/${id}`;
-    return this.data<AccessKeyRecord>(this.http.request({ method: "GET", path }), "GET", path);
+    return this.data<AccessKeyRecord>(this.http.request({ method: "GET", path }), "GET", path, [
+      "id",
+      "name",
+      "org_id",
+      "created_at",
+    ]);
   }
 
   async deleteAccessKey(id: string): Promise<boolean> {
@@ -190,12 +227,21 @@ export class DynamiqClient {
 
   createToken(input: { name: string; expires_at?: string }) {
     const path = "/v1/personal-access-tokens";
-    return this.data<TokenRecord>(this.http.request({ method: "POST", path, body: input }), "POST", path);
+    return this.data<TokenRecord>(this.http.request({ method: "POST", path, body: input }), "POST", path, [
+      "id",
+      "key",
+      "name",
+      "created_at",
+    ]);
   }
 
   getToken(id: string) {
     const path = encodePath`/v1/personal-access-tokens/${id}`;
-    return this.data<TokenRecord>(this.http.request({ method: "GET", path }), "GET", path);
+    return this.data<TokenRecord>(this.http.request({ method: "GET", path }), "GET", path, [
+      "id",
+      "name",
+      "created_at",
+    ]);
   }
 
   async deleteToken(id: string): Promise<boolean> {
@@ -228,17 +274,21 @@ export class DynamiqClient {
       this.http.request({ method: "POST", path, body: input, secrets }),
       "POST",
       path,
+      ["id", "status", "created_at"],
     );
   }
 
   getService(serviceId: string) {
     const path = encodePath`/v1/services/${serviceId}`;
-    return this.data<ServiceRecord>(this.http.request({ method: "GET", path }), "GET", path);
+    return this.data<ServiceRecord>(this.http.request({ method: "GET", path }), "GET", path, ["id"]);
   }
 
   getDeployment(serviceId: string, deploymentId: string) {
     const path = encodePath`/v1/services/${serviceId}/deployments/${deploymentId}`;
-    return this.data<DeploymentRecord>(this.http.request({ method: "GET", path }), "GET", path);
+    return this.data<DeploymentRecord>(this.http.request({ method: "GET", path }), "GET", path, [
+      "id",
+      "status",
+    ]);
   }
 
   async listDeployments(serviceId: string, q: { page?: number; page_size?: number } = {}) {

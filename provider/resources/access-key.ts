@@ -6,6 +6,8 @@ import type { z as Z } from "zod";
 import { NotFoundError, ProviderError } from "../errors";
 import type { AccessKeyRecord } from "../clients/dynamiq";
 import type { ResourceDefinition } from "../resource";
+import { collectPages } from "../pagination";
+import { createReconciled } from "../reconcile";
 import { expiryFor } from "../rotation";
 import { UUID_RE, userInputs } from "../validate";
 import {
@@ -87,11 +89,26 @@ export const accessKey: ResourceDefinition<AccessKeyInputs, AccessKeyOutputs> = 
       // Adopting takes over the key as it is; its secret was shown once, to whoever created it.
       return { id: rec.id, outs: outputsOf(rec, { ...inputs, name: rec.name }, undefined) };
     }
-    const rec = await client.createAccessKey({
+    const expires = expiryFor(inputs, ctx.now());
+    // A lost answer leaves a key whose secret nobody has: revoke it and create again (provider/reconcile.ts).
+    const { rec } = await createReconciled<AccessKeyRecord>({
+      kind: "access key",
       name: inputs.name,
-      org_id: inputs.orgId,
-      ...(inputs.projectId ? { project_id: inputs.projectId } : {}),
-      ...(expiryFor(inputs, ctx.now()) ? { expires_at: expiryFor(inputs, ctx.now()) } : {}),
+      scope: `${inputs.orgId}/${inputs.projectId ?? ""}`,
+      resolve: "revoke",
+      create: () =>
+        client.createAccessKey({
+          name: inputs.name,
+          org_id: inputs.orgId,
+          ...(inputs.projectId ? { project_id: inputs.projectId } : {}),
+          ...(expires ? { expires_at: expires } : {}),
+        }),
+      candidates: () =>
+        collectPages(
+          (page, page_size) => client.listAccessKeys({ org_id: inputs.orgId, page, page_size }),
+          (k) => k.name === inputs.name && (k.project_id ?? undefined) === inputs.projectId,
+        ),
+      revoke: async (k) => void (await client.deleteAccessKey(k.id)),
     });
     return { id: rec.id, outs: outputsOf(rec, inputs, rec.key) };
   },

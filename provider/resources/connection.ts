@@ -5,6 +5,8 @@ import type { z as Z } from "zod";
 import { ConflictError, NotFoundError, ProviderError, type InputFailure } from "../errors";
 import type { ConnectionRecord } from "../clients/dynamiq";
 import { changedKeys, isUnknown, type ResourceContext, type ResourceDefinition } from "../resource";
+import { collectPages } from "../pagination";
+import { createReconciled } from "../reconcile";
 import { UUID_RE, failuresOf, isCleanText, userInputs } from "../validate";
 import { TYPE_PREFIX, configSchema, isOAuthType } from "./connection-types";
 
@@ -159,14 +161,29 @@ export const connection: ResourceDefinition<ConnectionInputs, ConnectionOutputs>
 
   async create(ctx, inputs) {
     if (inputs.adoptId) return adopt(ctx, inputs.adoptId, inputs);
-    const rec = await ctx
-      .dynamiq()
-      .createConnection(
-        { name: inputs.name, project_id: inputs.projectId, type: inputs.type, config: inputs.config },
-        secretValues(inputs.config),
-      );
+    const client = ctx.dynamiq();
+    // A lost answer: adopt the connection that attempt made (its config is the one we sent; nothing secret is
+    // lost), rather than leave a second copy of the user's credentials on the platform (provider/reconcile.ts).
+    const { rec } = await createReconciled<ConnectionRecord>({
+      kind: "connection",
+      name: inputs.name,
+      scope: `${inputs.projectId}/${inputs.type}`,
+      resolve: "adopt",
+      create: () =>
+        client.createConnection(
+          { name: inputs.name, project_id: inputs.projectId, type: inputs.type, config: inputs.config },
+          secretValues(inputs.config),
+        ),
+      candidates: () =>
+        collectPages(
+          (page, page_size) => client.listConnections({ project_id: inputs.projectId, page, page_size }),
+          (c) => c.name === inputs.name && c.type === inputs.type,
+        ),
+    });
     const outs = outputsOf(rec, inputs);
-    const url = await authorizationUrl(ctx, rec.id, rec);
+    // The connection exists now: failing the create over its consent URL would leave it unrecorded. Without
+    // the URL, the next refresh asks for it again.
+    const url = await authorizationUrl(ctx, rec.id, rec).catch(() => undefined);
     if (url) outs.authorizationUrl = url;
     return { id: rec.id, outs };
   },
@@ -193,6 +210,11 @@ export const connection: ResourceDefinition<ConnectionInputs, ConnectionOutputs>
     };
     const outs = outputsOf(rec, inputs, props);
     if (rec.status === "active") delete outs.authorizationUrl;
+    else if (!outs.authorizationUrl) {
+      // A create whose consent-URL call failed: ask again (display only, so a failure here is not fatal).
+      const url = await authorizationUrl(ctx, id, rec).catch(() => undefined);
+      if (url) outs.authorizationUrl = url;
+    }
     return { id, props: outs, inputs };
   },
 

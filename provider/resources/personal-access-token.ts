@@ -7,6 +7,8 @@ import type { z as Z } from "zod";
 import { NotFoundError, ProviderError } from "../errors";
 import type { TokenRecord } from "../clients/dynamiq";
 import type { ResourceDefinition } from "../resource";
+import { collectPages } from "../pagination";
+import { createReconciled } from "../reconcile";
 import { expiryFor } from "../rotation";
 import { userInputs } from "../validate";
 import {
@@ -63,9 +65,20 @@ export const personalAccessToken: ResourceDefinition<PersonalAccessTokenInputs, 
         return { id: rec.id, outs: outputsOf(rec, { ...inputs, name: rec.name }, undefined) };
       }
       const expires = expiryFor(inputs, ctx.now());
-      const rec = await client.createToken({
+      // A lost answer leaves a token whose secret nobody has: revoke it and create again (provider/reconcile.ts).
+      const { rec } = await createReconciled<TokenRecord>({
+        kind: "personal access token",
         name: inputs.name,
-        ...(expires ? { expires_at: expires } : {}),
+        // Tokens belong to the user the provider authenticates as: a one-way digest of the credential, never it.
+        scope: `user:${fingerprint(ctx.dynamiqCredential()).slice(0, 16)}`,
+        resolve: "revoke",
+        create: () => client.createToken({ name: inputs.name, ...(expires ? { expires_at: expires } : {}) }),
+        candidates: () =>
+          collectPages(
+            (page, page_size) => client.listTokens({ page, page_size }),
+            (t) => t.name === inputs.name,
+          ),
+        revoke: async (t) => void (await client.deleteToken(t.id)),
       });
       return { id: rec.id, outs: outputsOf(rec, inputs, rec.key) };
     },

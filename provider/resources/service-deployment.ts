@@ -4,9 +4,17 @@
 // makes no API call: the platform has no endpoint to remove one, a superseded record is history, and the
 // service keeps running its newest deployment, which a delete must never undo.
 import type { z as Z } from "zod";
-import { NotFoundError, OperationError } from "../errors";
+import { NotFoundError, OperationError, TransportError } from "../errors";
 import type { DeploymentRecord, EnvEntry } from "../clients/dynamiq";
-import { changedKeys, isUnknown, type ResourceContext, type ResourceDefinition } from "../resource";
+import { collectPages } from "../pagination";
+import { answerLost, createReconciled } from "../reconcile";
+import {
+  changedKeys,
+  isUnknown,
+  jsonEqual,
+  type ResourceContext,
+  type ResourceDefinition,
+} from "../resource";
 import { UUID_RE, failuresOf, typeName, userInputs } from "../validate";
 import type { InputFailure } from "../errors";
 
@@ -43,6 +51,7 @@ export const RESERVED_ENV = ["DYNAMIQ_SERVICE_ID", "DYNAMIQ_SERVICE_TOKEN"];
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_VALUE = 32 * 1024;
 const DEFAULT_TIMEOUT_S = 600;
+const MAX_POLL_FAILURES = 5;
 
 // Deployment statuses are not published; these are the ones that end a deployment (assumed).
 const SUCCEEDED = new Set(["succeeded", "success", "ready", "running", "active", "deployed"]);
@@ -143,6 +152,7 @@ async function waitForDeployment(
   const deadline = Date.now() + timeoutS * 1000;
   let current = dep;
   let delay = 200;
+  let pollFailures = 0;
   for (;;) {
     const status = (current.status ?? "").toLowerCase();
     // A deployment without a status is taken as done: not every deployment kind reports one.
@@ -167,7 +177,13 @@ async function waitForDeployment(
     }
     await new Promise((r) => setTimeout(r, delay));
     delay = Math.min(Math.round(delay * 1.5), 5_000);
-    current = await ctx.dynamiq().getDeployment(serviceId, current.id);
+    try {
+      current = await ctx.dynamiq().getDeployment(serviceId, current.id);
+      pollFailures = 0;
+    } catch (e) {
+      // A poll changes nothing: a lost or unreadable answer is asked again, a few times in a row at most.
+      if (!answerLost(e) || ++pollFailures > MAX_POLL_FAILURES) throw e;
+    }
   }
 }
 
@@ -209,7 +225,23 @@ export const serviceDeployment: ResourceDefinition<ServiceDeploymentInputs, Serv
       ...(inputs.resources ? { resources: inputs.resources } : {}),
       env: envEntries(inputs),
     };
-    const started = await client.deploy(inputs.serviceId, body, Object.values(inputs.secretEnv ?? {}));
+    // A lost answer: adopt the deployment that attempt started (same image and variable names, created in the
+    // attempt's window); nothing secret is lost, and a second deploy would only supersede it (provider/reconcile.ts).
+    const names = body.env.map((e) => `${e.secret ? "s" : "p"}:${e.name}`).sort();
+    const { rec: started } = await createReconciled<DeploymentRecord>({
+      kind: "deployment",
+      name: inputs.image,
+      scope: inputs.serviceId,
+      resolve: "adopt",
+      create: () => client.deploy(inputs.serviceId, body, Object.values(inputs.secretEnv ?? {})),
+      candidates: () =>
+        collectPages(
+          (page, page_size) => client.listDeployments(inputs.serviceId, { page, page_size }),
+          (d) =>
+            d.image === inputs.image &&
+            jsonEqual((d.env ?? []).map((e) => `${e.secret ? "s" : "p"}:${e.name}`).sort(), names),
+        ),
+    });
     const done = await waitForDeployment(
       ctx,
       inputs.serviceId,
@@ -227,6 +259,15 @@ export const serviceDeployment: ResourceDefinition<ServiceDeploymentInputs, Serv
       // The service is gone, and its deployments with it.
       if (e instanceof NotFoundError) return null;
       throw e;
+    }
+    if (!("active_deployment_id" in service) && !("latest_deployment_id" in service)) {
+      // A 200 that does not say what runs: an error (state kept), never "nothing runs".
+      throw new TransportError("bad_response", {
+        platform: "dynamiq",
+        method: "GET",
+        path: `/v1/services/${props.serviceId}`,
+        reason: "the response lacks `active_deployment_id`",
+      });
     }
     const active = service.active_deployment_id ?? service.latest_deployment_id ?? undefined;
     const outs: ServiceDeploymentOutputs = { ...props };

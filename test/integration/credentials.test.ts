@@ -15,6 +15,7 @@ import {
   resetRequests,
   runtimeEnv,
   watchServiceKey,
+  auditLeaks,
 } from "../support";
 
 let emu: Emulator;
@@ -37,6 +38,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await emu?.close();
+  // The secret-leak audit of this suite (test/support/leaks.ts): the figure is zero.
+  expect(auditLeaks("credentials")).toEqual([]);
 });
 
 describe("AccessKey and ServiceDeployment", () => {

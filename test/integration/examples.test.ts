@@ -3,7 +3,7 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/server";
-import { ROOT, Stack, emulator, ops } from "../support";
+import { ROOT, Stack, emulator, ops, auditLeaks } from "../support";
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -11,6 +11,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await emu?.close();
+  // The secret-leak audit of this suite (test/support/leaks.ts): the figure is zero.
+  expect(auditLeaks("examples")).toEqual([]);
 });
 
 describe("examples", () => {

@@ -2,7 +2,7 @@
 // engine harness, against the emulator's Flightcontrol API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/server";
-import { Stack, admin, emulator, ops, program, requests, resetRequests } from "../support";
+import { Stack, admin, emulator, ops, program, requests, resetRequests, auditLeaks } from "../support";
 
 let emu: Emulator;
 let stack: Stack;
@@ -89,6 +89,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await emu?.close();
+  // The secret-leak audit of this suite (test/support/leaks.ts): the figure is zero.
+  expect(auditLeaks("flightcontrol")).toEqual([]);
 });
 
 describe("ServiceEnvVariables through the engine harness", () => {

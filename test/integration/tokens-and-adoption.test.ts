@@ -2,7 +2,7 @@
 // connections and opt-in secret drift on connections.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/server";
-import { Stack, admin, api, emulator, ops, program, requests, resetRequests } from "../support";
+import { Stack, admin, api, emulator, ops, program, requests, resetRequests, auditLeaks } from "../support";
 
 let emu: Emulator;
 const base = (extra: Record<string, string> = {}) => ({
@@ -29,6 +29,8 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await emu?.close();
+  // The secret-leak audit of this suite (test/support/leaks.ts): the figure is zero.
+  expect(auditLeaks("tokens-and-adoption")).toEqual([]);
 });
 
 describe("PersonalAccessToken", () => {

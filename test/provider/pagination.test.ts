@@ -7,7 +7,10 @@ function source(n: number) {
   const fetch = async (page: number, pageSize: number) => {
     calls.push([page, pageSize]);
     const data = Array.from({ length: n }, (_, i) => i).slice((page - 1) * pageSize, page * pageSize);
-    return { data, pagination: { page, page_size: pageSize, page_count: Math.ceil(n / pageSize), total_count: n } };
+    return {
+      data,
+      pagination: { page, page_size: pageSize, page_count: Math.ceil(n / pageSize), total_count: n },
+    };
   };
   return { calls, fetch };
 }

@@ -5,12 +5,68 @@ import path from "node:path";
 import { startEmulator, type Emulator } from "../../emulator/server";
 import { run, type RunOptions, type RunResult } from "../../harness/engine";
 import { decryptedResources } from "../../harness/state";
+import { LeakAudit } from "./leaks";
+
+export { LeakAudit } from "./leaks";
+
+// The suite's leak audit (test files run isolated, so this is per suite): every Stack and every emulator started
+// here reports to it, and `auditLeaks` scans them all at the end (afterAll).
+const suiteAudit = new LeakAudit("suite");
+const suiteStacks: Stack[] = [];
+const emulatorLogs: string[] = [];
+const runErrors: string[] = [];
+
+/** Registers secret values a suite used outside a Stack's config (values set by hand, minted tokens...). */
+export function auditSecrets(...values: unknown[]): void {
+  suiteAudit.add(...values);
+}
+
+const SECRET_FIELD = /key|secret|password|token|credential|private/i;
+
+/** Secret values found in a stack's (decrypted) state: credential keys, secret config, secret env, stores. */
+function secretsInState(stack: Stack): void {
+  for (const r of stack.resources()) {
+    for (const props of [r.inputs, r.outputs] as Array<Record<string, unknown>>) {
+      suiteAudit.add(props.key, props.value);
+      for (const group of ["secretEnv", "parameterStore", "secretsManager"])
+        suiteAudit.addValues(props[group]);
+      const config = props.config;
+      if (config && typeof config === "object")
+        for (const [k, v] of Object.entries(config)) if (SECRET_FIELD.test(k)) suiteAudit.addValues(v);
+    }
+  }
+}
+
+/**
+ * The secret-leak audit of a suite: every secret the suite's stacks were configured with or hold in state, and
+ * every value registered with `auditSecrets`, searched in each stack's state file, `__provider` texts and printed
+ * output, in every error message of a run, and in the emulator's log. Returns what was found (the figure is 0).
+ */
+export function auditLeaks(suite: string, ...extra: unknown[]): string[] {
+  suiteAudit.suite = suite;
+  suiteAudit.add(...extra);
+  for (const stack of suiteStacks) {
+    try {
+      secretsInState(stack);
+    } catch {
+      // a state file removed by the test itself
+    }
+  }
+  suiteStacks.forEach((stack, i) => suiteAudit.scanStack(stack, `stack ${i + 1}`));
+  suiteAudit.scan({ "error messages": runErrors.join("\n"), "emulator log": emulatorLogs.join("\n") });
+  console.log(
+    `leak audit ${suiteAudit.suite}: ${suiteAudit.size} secrets, ${suiteAudit.scanned} places, ${suiteAudit.found.length} leaks`,
+  );
+  return suiteAudit.found;
+}
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 export const program = (name: string) => path.join(ROOT, "test", "fixtures", "programs", name);
 
 export async function emulator(): Promise<Emulator> {
-  return startEmulator({ port: 0, log: () => undefined });
+  const emu = await startEmulator({ port: 0, log: (line) => void emulatorLogs.push(line) });
+  suiteAudit.add(emu.dynamiq.userPat, emu.flightcontrol.apiKey, emu.dypai.token);
+  return emu;
 }
 
 export async function admin<T = Record<string, unknown>>(
@@ -53,6 +109,8 @@ export class Stack {
     readonly base: Pick<RunOptions, "config" | "secrets">,
   ) {
     this.statePath = path.join(tempDir(), "stack.state.json");
+    suiteStacks.push(this);
+    suiteAudit.addValues(base.secrets);
   }
 
   async run(verb: RunOptions["verb"], opts: Partial<RunOptions> = {}): Promise<RunResult> {
@@ -65,6 +123,14 @@ export class Stack {
       secrets: { ...this.base.secrets, ...opts.secrets },
     });
     this.outputs.push(r.log);
+    suiteAudit.addValues(opts.secrets);
+    runErrors.push(...r.errors);
+    // Keys minted by this run are secrets from now on, even if a later destroy removes them from state.
+    try {
+      secretsInState(this);
+    } catch {
+      // no state yet
+    }
     return r;
   }
 
