@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { AccessKeyInputs } from "../provider/resources/access-key";
 import type { Rotation } from "../provider/rotation";
-import { FrontEnd } from "./frontend";
+import { frontEnd } from "./frontend";
 
 /** Arguments of an {@link AccessKey}. */
 export interface AccessKeyArgs {
@@ -21,7 +21,7 @@ export interface AccessKeyArgs {
   adoptId?: pulumi.Input<string>;
 }
 
-const provider = new FrontEnd("AccessKey");
+const provider = frontEnd("AccessKey");
 
 /**
  * A Dynamiq Access Key. The secret `key` is returned once, at creation, and kept as a secret output. Any change

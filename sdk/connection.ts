@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInputs } from "../provider/resources/connection";
-import { FrontEnd } from "./frontend";
+import { frontEnd } from "./frontend";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
@@ -12,7 +12,7 @@ export interface ConnectionArgs extends Omit<Inputs<ConnectionInputs>, "name" | 
 }
 
 // One provider object per resource class: Pulumi caches its serialisation per object.
-const provider = new FrontEnd("Connection");
+const provider = frontEnd("Connection");
 
 /**
  * A Dynamiq Connection: credentials and configuration for an external service, scoped to a project.

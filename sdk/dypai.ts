@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { FrontEnd } from "./frontend";
+import { frontEnd } from "./frontend";
 
 /** Arguments of a {@link BackendSecret}. */
 export interface BackendSecretArgs {
@@ -11,7 +11,7 @@ export interface BackendSecretArgs {
   value: pulumi.Input<string>;
 }
 
-const provider = new FrontEnd("BackendSecret");
+const provider = frontEnd("BackendSecret");
 
 /**
  * A DYPAI Backend Secret of an engine. A new value overwrites it in place; a new name or engine replaces it,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceReference } from "../provider/clients/flightcontrol";
 import type { ServiceEnvVariablesInputs } from "../provider/resources/flightcontrol-env-variables";
-import { FrontEnd } from "./frontend";
+import { frontEnd } from "./frontend";
 
 type Vars<T> = pulumi.Input<Record<string, pulumi.Input<T>>>;
 
@@ -25,7 +25,7 @@ export interface ServiceEnvVariablesArgs {
   timeoutSeconds?: pulumi.Input<number>;
 }
 
-const provider = new FrontEnd("ServiceEnvVariables");
+const provider = frontEnd("ServiceEnvVariables");
 
 /**
  * Environment variables of a Flightcontrol service. Only the declared names are managed: variables set elsewhere

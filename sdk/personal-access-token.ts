@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { PersonalAccessTokenInputs } from "../provider/resources/personal-access-token";
 import type { Rotation } from "../provider/rotation";
-import { FrontEnd } from "./frontend";
+import { frontEnd } from "./frontend";
 
 /** Arguments of a {@link PersonalAccessToken}. */
 export interface PersonalAccessTokenArgs {
@@ -15,7 +15,7 @@ export interface PersonalAccessTokenArgs {
   adoptId?: pulumi.Input<string>;
 }
 
-const provider = new FrontEnd("PersonalAccessToken");
+const provider = frontEnd("PersonalAccessToken");
 
 /**
  * A Dynamiq Personal Access Token of the user the provider authenticates as. Only a PAT may manage PATs.

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceDeploymentInputs } from "../provider/resources/service-deployment";
-import { FrontEnd } from "./frontend";
+import { frontEnd } from "./frontend";
 
 /** Arguments of a {@link ServiceDeployment}. */
 export interface ServiceDeploymentArgs {
@@ -17,7 +17,7 @@ export interface ServiceDeploymentArgs {
   adoptId?: pulumi.Input<string>;
 }
 
-const provider = new FrontEnd("ServiceDeployment");
+const provider = frontEnd("ServiceDeployment");
 
 /**
  * A deployment of a Dynamiq service. A deploy is the platform's unit of change, so changing the image,
