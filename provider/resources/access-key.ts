@@ -14,6 +14,7 @@ import {
   credentialDiff,
   credentialFailures,
   credentialShape,
+  withRotationPolicy,
   type CredentialInputs,
   type CredentialOutputs,
 } from "./credential";
@@ -128,11 +129,7 @@ export const accessKey: ResourceDefinition<AccessKeyInputs, AccessKeyOutputs> = 
   },
 
   async update(_ctx, _id, olds, news) {
-    // Only the rotation policy changes in place; it lives in state, not on the platform.
-    const outs: AccessKeyOutputs = { ...olds };
-    if (news.rotation !== undefined) outs.rotation = news.rotation;
-    else delete outs.rotation;
-    return outs;
+    return withRotationPolicy(olds, news);
   },
 
   async delete(ctx, id) {

@@ -140,3 +140,11 @@ export function credentialDiff<O extends CredentialOutputs, I extends Credential
   const diffs = [...new Set([...unique, ...policy])];
   return { changes: diffs.length > 0, replaces: unique, diffs };
 }
+
+/** The in-place update of a credential: only the rotation policy, which lives in state, not on the platform. */
+export function withRotationPolicy<O extends CredentialOutputs>(olds: O, news: CredentialInputs): O {
+  const outs: O = { ...olds };
+  if (news.rotation !== undefined) outs.rotation = news.rotation;
+  else delete outs.rotation;
+  return outs;
+}

@@ -15,6 +15,7 @@ import {
   credentialDiff,
   credentialFailures,
   credentialShape,
+  withRotationPolicy,
   type CredentialInputs,
   type CredentialOutputs,
 } from "./credential";
@@ -95,10 +96,7 @@ export const personalAccessToken: ResourceDefinition<PersonalAccessTokenInputs, 
     },
 
     async update(_ctx, _id, olds, news) {
-      const outs: CredentialOutputs = { ...olds };
-      if (news.rotation !== undefined) outs.rotation = news.rotation;
-      else delete outs.rotation;
-      return outs;
+      return withRotationPolicy(olds, news);
     },
 
     async delete(ctx, id, props) {

@@ -2,7 +2,18 @@
 // connections and opt-in secret drift on connections.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/server";
-import { Stack, admin, api, emulator, ops, program, requests, resetRequests, auditLeaks } from "../support";
+import {
+  Stack,
+  admin,
+  api,
+  emulator,
+  ops,
+  program,
+  requests,
+  resetRequests,
+  auditLeaks,
+  stepOf,
+} from "../support";
 
 let emu: Emulator;
 const base = (extra: Record<string, string> = {}) => ({
@@ -21,8 +32,6 @@ const status = async (token: string) =>
       headers: { authorization: `Bearer ${token}` },
     })
   ).status;
-const stepOf = (r: { steps: Array<{ name: string; op: string; replaces?: string[] }> }, name: string) =>
-  r.steps.find((s) => s.name === name && s.op !== "read");
 
 beforeAll(async () => {
   emu = await emulator();

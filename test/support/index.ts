@@ -251,3 +251,8 @@ export async function heldKeys(
     dypai: dy.secrets[variable]?.value,
   };
 }
+
+/** The step of one resource in a run, the refresh ("read") steps left out. */
+export function stepOf(r: RunResult, name: string) {
+  return r.steps.find((s) => s.name === name && s.op !== "read");
+}
