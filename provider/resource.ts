@@ -1,7 +1,7 @@
 // The shape of one resource's semantics, independent of Pulumi: validation, what changes in place and what
 // replaces, the API calls, and how drift is read. The Pulumi dynamic provider (dynamic.ts) is a thin front-end
 // over these; a Terraform front-end can sit on the same definitions.
-import type { InputFailure } from "./errors";
+import { NotFoundError, type InputFailure } from "./errors";
 import type { DynamiqClient } from "./clients/dynamiq";
 import type { DypaiClient } from "./clients/dypai";
 import type { FlightcontrolClient } from "./clients/flightcontrol";
@@ -85,4 +85,17 @@ export function containsUnknown(v: unknown): boolean {
 /** Collects the properties that differ; an unknown new value counts as a difference. */
 export function changedKeys<T extends object>(olds: T, news: T, keys: Array<keyof T & string>): string[] {
   return keys.filter((k) => containsUnknown(news[k]) || !jsonEqual(olds[k], news[k]));
+}
+
+/**
+ * The one rule for reading an object back: only a confirmed 404/410 means it is gone (null); every other
+ * failure (401, 403, 429, 5xx, a broken answer) is thrown, so a refresh keeps state.
+ */
+export async function unlessGone<T>(read: Promise<T>): Promise<T | null> {
+  try {
+    return await read;
+  } catch (e) {
+    if (e instanceof NotFoundError) return null;
+    throw e;
+  }
 }

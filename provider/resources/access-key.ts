@@ -3,9 +3,9 @@
 // endpoint: any change of a platform field replaces, create-before-delete, so dependents receive the new key
 // before the old one is revoked.
 import type { z as Z } from "zod";
-import { NotFoundError, ProviderError } from "../errors";
+import { ProviderError } from "../errors";
 import type { AccessKeyRecord } from "../clients/dynamiq";
-import type { ResourceDefinition } from "../resource";
+import { unlessGone, type ResourceDefinition } from "../resource";
 import { collectPages } from "../pagination";
 import { createReconciled } from "../reconcile";
 import { expiryFor } from "../rotation";
@@ -115,14 +115,9 @@ export const accessKey: ResourceDefinition<AccessKeyInputs, AccessKeyOutputs> = 
   },
 
   async read(ctx, id, props) {
-    let rec: AccessKeyRecord;
-    try {
-      rec = await ctx.dynamiq().getAccessKey(id);
-    } catch (e) {
-      // Only a confirmed 404/410 means revoked; every other failure keeps state.
-      if (e instanceof NotFoundError) return null;
-      throw e;
-    }
+    // Only a confirmed 404/410 means revoked; every other failure keeps state.
+    const rec = await unlessGone(ctx.dynamiq().getAccessKey(id));
+    if (!rec) return null;
     // The API never returns the secret again: keep the one in state.
     const outs = outputsOf(rec, props, props.key);
     return { id, props: outs };

@@ -2,9 +2,15 @@
 // Type and config change in place (PUT); a new name or project means a new connection. GET never returns
 // credentials, so secret fields are carried from state unless secret drift checking is on.
 import type { z as Z } from "zod";
-import { ConflictError, NotFoundError, ProviderError, type InputFailure } from "../errors";
+import { ConflictError, ProviderError, type InputFailure } from "../errors";
 import type { ConnectionRecord } from "../clients/dynamiq";
-import { changedKeys, isUnknown, type ResourceContext, type ResourceDefinition } from "../resource";
+import {
+  changedKeys,
+  isUnknown,
+  unlessGone,
+  type ResourceContext,
+  type ResourceDefinition,
+} from "../resource";
 import { collectPages } from "../pagination";
 import { createReconciled } from "../reconcile";
 import { UUID_RE, failuresOf, isCleanText, userInputs } from "../validate";
@@ -190,13 +196,8 @@ export const connection: ResourceDefinition<ConnectionInputs, ConnectionOutputs>
 
   async read(ctx, id, props) {
     const client = ctx.dynamiq();
-    let rec: ConnectionRecord;
-    try {
-      rec = await client.getConnection(id);
-    } catch (e) {
-      if (e instanceof NotFoundError) return null;
-      throw e;
-    }
+    const rec = await unlessGone(client.getConnection(id));
+    if (!rec) return null;
     // GET strips credentials: keep every field the platform did not return, take every field it did.
     let config: Record<string, unknown> = { ...(props.config ?? {}), ...(rec.config ?? {}) };
     if (props.checkSecretDrift) config = await client.connectionCredentials(id);

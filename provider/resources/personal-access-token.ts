@@ -4,9 +4,9 @@
 // delete is refused with instructions instead (see README, "Rotating the provider's own token").
 import { createHash } from "node:crypto";
 import type { z as Z } from "zod";
-import { NotFoundError, ProviderError } from "../errors";
+import { ProviderError } from "../errors";
 import type { TokenRecord } from "../clients/dynamiq";
-import type { ResourceDefinition } from "../resource";
+import { unlessGone, type ResourceDefinition } from "../resource";
 import { collectPages } from "../pagination";
 import { createReconciled } from "../reconcile";
 import { expiryFor } from "../rotation";
@@ -85,13 +85,8 @@ export const personalAccessToken: ResourceDefinition<PersonalAccessTokenInputs, 
     },
 
     async read(ctx, id, props) {
-      let rec: TokenRecord;
-      try {
-        rec = await ctx.dynamiq().getToken(id);
-      } catch (e) {
-        if (e instanceof NotFoundError) return null;
-        throw e;
-      }
+      const rec = await unlessGone(ctx.dynamiq().getToken(id));
+      if (!rec) return null;
       return { id, props: outputsOf(rec, props, props.key) };
     },
 

@@ -4,7 +4,7 @@
 // makes no API call: the platform has no endpoint to remove one, a superseded record is history, and the
 // service keeps running its newest deployment, which a delete must never undo.
 import type { z as Z } from "zod";
-import { NotFoundError, OperationError, TransportError } from "../errors";
+import { OperationError, TransportError } from "../errors";
 import type { DeploymentRecord, EnvEntry } from "../clients/dynamiq";
 import { collectPages } from "../pagination";
 import { answerLost, createReconciled } from "../reconcile";
@@ -14,6 +14,7 @@ import {
   jsonEqual,
   type ResourceContext,
   type ResourceDefinition,
+  unlessGone,
 } from "../resource";
 import { UUID_RE, failuresOf, typeName, userInputs } from "../validate";
 import type { InputFailure } from "../errors";
@@ -252,14 +253,9 @@ export const serviceDeployment: ResourceDefinition<ServiceDeploymentInputs, Serv
   },
 
   async read(ctx, id, props) {
-    let service;
-    try {
-      service = await ctx.dynamiq().getService(props.serviceId);
-    } catch (e) {
-      // The service is gone, and its deployments with it.
-      if (e instanceof NotFoundError) return null;
-      throw e;
-    }
+    // A 404 means the service is gone, and its deployments with it.
+    const service = await unlessGone(ctx.dynamiq().getService(props.serviceId));
+    if (!service) return null;
     if (!("active_deployment_id" in service) && !("latest_deployment_id" in service)) {
       // A 200 that does not say what runs: an error (state kept), never "nothing runs".
       throw new TransportError("bad_response", {
