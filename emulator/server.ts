@@ -14,7 +14,7 @@ import {
   type Route,
 } from "./http";
 import { FaultTable, faultError, faultRoutes, withoutField } from "./faults";
-import { adminRoutes } from "./routes/admin";
+import { adminRoutes, companionSeeds } from "./routes/admin";
 import { connectionRoutes } from "./routes/dynamiq-connections";
 import { credentialRoutes } from "./routes/dynamiq-credentials";
 import { resumeDeployments, serviceRoutes } from "./routes/dynamiq-services";
@@ -348,16 +348,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
       otherOrgId: store.seed.otherOrgId,
       otherProjectId: store.seed.otherProjectId,
     },
-    flightcontrol: {
-      baseUrl: emu.baseUrl + FLIGHTCONTROL_PREFIX,
-      apiKey: store.companions.flightcontrol_api_key_emulator_fixture,
-      serviceId: store.companions.flightcontrolServiceId,
-    },
-    dypai: {
-      baseUrl: emu.baseUrl + DYPAI_PREFIX,
-      token: store.companions.dypai_token_emulator_fixture,
-      engineId: store.companions.dypaiEngineId,
-    },
+    ...companionSeeds(emu.baseUrl, store),
     close() {
       closing ??= new Promise<void>((resolve) => {
         emu.clearTimers();

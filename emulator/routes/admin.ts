@@ -222,16 +222,7 @@ export function adminRoutes(emu: EmulatorContext): Route[] {
       otherUserId: store.seed.otherUserId,
       systemConnectionId: store.seed.systemConnectionId,
       bootstrapPatId: store.seed.bootstrapPatId,
-      flightcontrol: {
-        baseUrl: emu.baseUrl + FLIGHTCONTROL_PREFIX,
-        apiKey: store.companions.flightcontrol_api_key_emulator_fixture,
-        serviceId: store.companions.flightcontrolServiceId,
-      },
-      dypai: {
-        baseUrl: emu.baseUrl + DYPAI_PREFIX,
-        token: store.companions.dypai_token_emulator_fixture,
-        engineId: store.companions.dypaiEngineId,
-      },
+      ...companionSeeds(emu.baseUrl, store),
     };
   }
 
@@ -457,4 +448,20 @@ export function adminRoutes(emu: EmulatorContext): Route[] {
       return { kind, records: rawRecords(store, kind) };
     }),
   ];
+}
+
+/** The seeded Flightcontrol and DYPAI accounts, as the first stdout line, startEmulator() and /_admin/seed give them. */
+export function companionSeeds(baseUrl: string, store: EmulatorContext["store"]) {
+  return {
+    flightcontrol: {
+      baseUrl: baseUrl + FLIGHTCONTROL_PREFIX,
+      apiKey: store.companions.flightcontrol_api_key_emulator_fixture,
+      serviceId: store.companions.flightcontrolServiceId,
+    },
+    dypai: {
+      baseUrl: baseUrl + DYPAI_PREFIX,
+      token: store.companions.dypai_token_emulator_fixture,
+      engineId: store.companions.dypaiEngineId,
+    },
+  };
 }

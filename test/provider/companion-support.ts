@@ -3,6 +3,9 @@ import { startEmulator, type Emulator } from "../../emulator/server";
 import { dypaiClient, type DypaiClient } from "../../provider/clients/dypai";
 import { flightcontrolClient, type FlightcontrolClient } from "../../provider/clients/flightcontrol";
 import type { ResourceContext } from "../../provider/resource";
+import { adminCall } from "../support";
+
+export { adminCall };
 
 export async function quietEmulator(): Promise<Emulator> {
   return startEmulator({ port: 0, log: () => undefined });
@@ -35,21 +38,6 @@ export function contextFor(
     dypai: () => clients.dypai ?? dyClient(emu),
     now: () => new Date(),
   };
-}
-
-export async function adminCall<T = Record<string, unknown>>(
-  emu: Emulator,
-  method: string,
-  route: string,
-  body?: unknown,
-): Promise<T> {
-  const res = await fetch(`${emu.baseUrl}/_admin/${route}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`admin ${method} ${route}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
 }
 
 export async function requestCounts(emu: Emulator): Promise<Record<string, number>> {

@@ -16,7 +16,7 @@ import { personalAccessToken } from "../../provider/resources/personal-access-to
 import { serviceDeployment } from "../../provider/resources/service-deployment";
 import type { ResourceContext } from "../../provider/resource";
 import { LeakAudit } from "../support/leaks";
-import { adminReq, arm, contextOf, disarm, fired, records, routeCounts } from "./support";
+import { adminCall, arm, contextOf, disarm, fired, records, routeCounts } from "./support";
 
 const DOC = path.resolve(__dirname, "..", "..", "docs", "faults.md");
 
@@ -376,7 +376,7 @@ beforeAll(async () => {
   ({ orgId, projectId, serviceId } = emu.dynamiq);
   fcService = emu.flightcontrol.serviceId;
   engineId = emu.dypai.engineId;
-  await adminReq(emu, "POST", `flightcontrol/services/${fcService}/async-delay`, { ms: 20 });
+  await adminCall(emu, "POST", `flightcontrol/services/${fcService}/async-delay`, { ms: 20 });
   process.env.DYNAMIQ_PROVIDER_JOURNAL = "off";
   audit.add(emu.dynamiq.userPat, emu.flightcontrol.apiKey, emu.dypai.token);
 });

@@ -6,6 +6,9 @@ import { dypaiClient } from "../../provider/clients/dypai";
 import { flightcontrolClient } from "../../provider/clients/flightcontrol";
 import type { ClientOverrides } from "../../provider/clients/dynamiq";
 import type { ResourceContext } from "../../provider/resource";
+import { adminCall } from "../support";
+
+export { adminCall };
 
 export const FAST: ClientOverrides = {
   retry: { maxRetries: 3, baseDelayMs: 5, maxDelayMs: 20, maxRetryAfterMs: 1_000, maxElapsedMs: 10_000 },
@@ -37,30 +40,15 @@ export function contextOf(emu: Emulator, overrides: ClientOverrides = FAST): Res
   };
 }
 
-export async function adminReq<T = Record<string, unknown>>(
-  emu: Emulator,
-  method: string,
-  route: string,
-  body?: unknown,
-): Promise<T> {
-  const res = await fetch(`${emu.baseUrl}/_admin/${route}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`admin ${method} ${route}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
-}
-
-export const arm = (emu: Emulator, fault: Record<string, unknown>) => adminReq(emu, "POST", "faults", fault);
-export const disarm = (emu: Emulator) => adminReq(emu, "DELETE", "faults");
+export const arm = (emu: Emulator, fault: Record<string, unknown>) => adminCall(emu, "POST", "faults", fault);
+export const disarm = (emu: Emulator) => adminCall(emu, "DELETE", "faults");
 export const fired = async (emu: Emulator) =>
-  (await adminReq<{ fired: Record<string, number> }>(emu, "GET", "faults")).fired;
+  (await adminCall<{ fired: Record<string, number> }>(emu, "GET", "faults")).fired;
 
 export async function records<T = Record<string, unknown>>(emu: Emulator, kind: string): Promise<T[]> {
-  return (await adminReq<{ records: T[] }>(emu, "GET", `records?kind=${kind}`)).records;
+  return (await adminCall<{ records: T[] }>(emu, "GET", `records?kind=${kind}`)).records;
 }
 
 export async function routeCounts(emu: Emulator): Promise<Record<string, number>> {
-  return (await adminReq<{ routes: Record<string, number> }>(emu, "GET", "requests")).routes;
+  return (await adminCall<{ routes: Record<string, number> }>(emu, "GET", "requests")).routes;
 }

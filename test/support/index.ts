@@ -69,18 +69,29 @@ export async function emulator(): Promise<Emulator> {
   return emu;
 }
 
+/** A call to the emulator's admin surface; a non-2xx answer throws with its body. */
+export async function adminCall<T = Record<string, unknown>>(
+  emu: Emulator,
+  method: string,
+  route: string,
+  body?: unknown,
+): Promise<T> {
+  const res = await fetch(`${emu.baseUrl}/_admin/${route}`, {
+    method,
+    headers: body === undefined ? {} : { "content-type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (!res.ok) throw new Error(`admin ${method} ${route}: ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+/** GET an admin route, or POST to it when there is a body. */
 export async function admin<T = Record<string, unknown>>(
   emu: Emulator,
   route: string,
   body?: unknown,
 ): Promise<T> {
-  const res = await fetch(`${emu.baseUrl}/_admin/${route}`, {
-    method: body === undefined ? "GET" : "POST",
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (!res.ok) throw new Error(`admin ${route}: ${res.status} ${await res.text()}`);
-  return (await res.json()) as T;
+  return adminCall<T>(emu, body === undefined ? "GET" : "POST", route, body);
 }
 
 export interface RequestCounts {
