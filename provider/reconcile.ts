@@ -28,6 +28,8 @@ interface IntentRecord {
   scope: string;
   startedAt: number;
   pid: number;
+  /** The process's start time in clock ticks since boot (Linux), so a reused pid is not mistaken for it. */
+  pidStart?: number;
 }
 
 /** Ids this process created and returned: never treated as orphans (same-name siblings in one run). */
@@ -60,7 +62,14 @@ function beginIntent(kind: string, name: string, scope: string): () => void {
   const file = path.join(dir, `${keyOf(kind, name, scope)}-${randomUUID()}.json`);
   try {
     fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const rec: IntentRecord = { kind, name, scope, startedAt: Date.now(), pid: process.pid };
+    const rec: IntentRecord = {
+      kind,
+      name,
+      scope,
+      startedAt: Date.now(),
+      pid: process.pid,
+      pidStart: procStat(process.pid)?.start,
+    };
     fs.writeFileSync(file, JSON.stringify(rec), { mode: 0o600 });
     ownIntents.add(file);
   } catch {
@@ -72,14 +81,36 @@ function beginIntent(kind: string, name: string, scope: string): () => void {
   };
 }
 
-function alive(pid: number): boolean {
+/** State letter and start time of a process from /proc (Linux); undefined where /proc is not there. */
+function procStat(pid: number): { state: string; start: number } | undefined {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+  } catch {
+    return undefined;
+  }
+  // "pid (comm) S ppid ...": comm may hold spaces and parentheses, so split after the last ")".
+  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
+  return { state: fields[0], start: Number(fields[19]) };
+}
+
+/**
+ * Whether the process that wrote an intent is still running. A killed run's processes can linger as zombies
+ * where nothing reaps orphans (PID 1 of many CI containers), and kill(pid, 0) succeeds on a zombie; so on Linux
+ * a zombie, or a pid now held by a process started later, counts as gone.
+ */
+export function processAlive(pid: number, pidStart?: number): boolean {
   if (pid === process.pid) return true;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === "EPERM";
+    if ((e as NodeJS.ErrnoException).code !== "EPERM") return false;
   }
+  if (!fs.existsSync("/proc/self/stat")) return true;
+  const stat = procStat(pid);
+  if (!stat) return false; // gone between the two looks
+  if (stat.state === "Z" || stat.state === "X") return false;
+  return pidStart === undefined || stat.start === pidStart;
 }
 
 /** Attempts of earlier, interrupted runs for this kind, name and scope (their process is gone). */
@@ -100,7 +131,7 @@ function staleIntents(kind: string, name: string, scope: string): Array<IntentRe
     try {
       const rec = JSON.parse(fs.readFileSync(file, "utf8")) as IntentRecord;
       if (rec.kind !== kind || rec.name !== name || rec.scope !== scope) continue;
-      if (rec.pid !== process.pid && alive(rec.pid)) continue; // another run is still working on it
+      if (rec.pid !== process.pid && processAlive(rec.pid, rec.pidStart)) continue; // another run is still working on it
       if (rec.pid === process.pid) continue;
       out.push({ ...rec, file });
     } catch {

@@ -1,0 +1,97 @@
+// The intent journal must recognise an interrupted run whose processes are gone, even where they linger as
+// zombies (CI containers whose PID 1 does not reap orphans): otherwise the next run skips the journal entry as
+// "still in progress" and creates a duplicate next to the orphan.
+import { spawn, spawnSync } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
+import { afterEach, describe, expect, it } from "vitest";
+import { createReconciled, processAlive } from "../../provider/reconcile";
+import { ROOT, tempDir } from "../support";
+
+/** A process that has exited but is not reaped: its parent `sleep` never waits for children. */
+async function zombie(): Promise<{ pid: number; stop: () => void }> {
+  const holder = spawn("sh", ["-c", "sleep 0.05 & echo $!; exec sleep 30"], {
+    stdio: ["ignore", "pipe", "ignore"],
+  });
+  const pid = await new Promise<number>((resolve) =>
+    holder.stdout.once("data", (c: Buffer) => resolve(Number(c))),
+  );
+  for (let i = 0; i < 100 && !fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z "); i++)
+    await new Promise((r) => setTimeout(r, 20));
+  return { pid, stop: () => holder.kill("SIGKILL") };
+}
+
+const cleanups: Array<() => void> = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+  delete process.env.DYNAMIQ_PROVIDER_JOURNAL;
+});
+
+describe("processAlive", () => {
+  it("a running process is alive; an exited one, a zombie and a reused pid are not", async () => {
+    const running = spawn("sleep", ["30"]);
+    cleanups.push(() => running.kill("SIGKILL"));
+    expect(processAlive(running.pid!)).toBe(true);
+
+    const exited = spawnSync("true");
+    expect(processAlive(exited.pid)).toBe(false);
+
+    const z = await zombie();
+    cleanups.push(z.stop);
+    expect(fs.readFileSync(`/proc/${z.pid}/stat`, "utf8")).toContain(") Z ");
+    expect(processAlive(z.pid)).toBe(false);
+
+    // The pid of a live process, recorded with another start time: the recorded process is gone.
+    const start = Number(fs.readFileSync(`/proc/${running.pid}/stat`, "utf8").split(") ")[1].split(" ")[19]);
+    expect(processAlive(running.pid!, start)).toBe(true);
+    expect(processAlive(running.pid!, start - 1)).toBe(false);
+  });
+});
+
+describe("an interrupted run's create", () => {
+  it("is settled by the next run even when the killed process lingers as a zombie", async () => {
+    const journal = tempDir("dynamiq-journal-");
+    // The first run: a process that writes its intent and then hangs in the POST; it is killed there and stays a
+    // zombie under a parent that never reaps it.
+    const script = `
+      const { createReconciled } = require(${JSON.stringify(path.join(ROOT, "dist", "provider", "reconcile.js"))});
+      createReconciled({ kind: "connection", name: "orphaned", scope: "org/proj", resolve: "adopt",
+        create: () => { process.stdout.write("posting\\n"); return new Promise(() => {}); },
+        candidates: async () => [] });`;
+    const holder = spawn(
+      "sh",
+      ["-c", `"${process.execPath}" -e '${script.replace(/'/g, "'\\''")}' & echo $!; exec sleep 30`],
+      { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, DYNAMIQ_PROVIDER_JOURNAL: journal } },
+    );
+    cleanups.push(() => holder.kill("SIGKILL"));
+    let out = "";
+    await new Promise<void>((resolve) =>
+      holder.stdout.on("data", (c: Buffer) => {
+        out += c.toString();
+        if (out.includes("posting")) resolve();
+      }),
+    );
+    const pid = Number(out.split("\n")[0]);
+    expect(fs.readdirSync(journal)).toHaveLength(1);
+    process.kill(pid, "SIGKILL");
+    for (let i = 0; i < 100 && !fs.readFileSync(`/proc/${pid}/stat`, "utf8").includes(") Z "); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(fs.readFileSync(`/proc/${pid}/stat`, "utf8")).toContain(") Z ");
+
+    // The next run finds the object the killed run left and adopts it instead of creating a second one.
+    process.env.DYNAMIQ_PROVIDER_JOURNAL = journal;
+    const leftBehind = { id: "conn-left-behind", created_at: new Date().toISOString() };
+    let posts = 0;
+    const result = await createReconciled({
+      kind: "connection",
+      name: "orphaned",
+      scope: "org/proj",
+      resolve: "adopt",
+      create: async () => ({ id: `conn-new-${++posts}`, created_at: new Date().toISOString() }),
+      candidates: async () => [leftBehind],
+    });
+    expect(result).toEqual({ rec: leftBehind, adopted: true });
+    expect(posts).toBe(0);
+    expect(fs.readdirSync(journal)).toEqual([]);
+  });
+});
