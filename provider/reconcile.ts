@@ -56,28 +56,41 @@ function keyOf(kind: string, name: string, scope: string): string {
   return createHash("sha256").update(`${kind}\u0000${name}\u0000${scope}`).digest("hex").slice(0, 24);
 }
 
+/** Directories this process has created already (mkdir once, not before every POST). */
+const readyDirs = new Set<string>();
+let ownStart: number | undefined | null = null;
+
 function beginIntent(kind: string, name: string, scope: string): () => void {
   const dir = journalDir();
   if (!dir) return () => undefined;
   const file = path.join(dir, `${keyOf(kind, name, scope)}-${randomUUID()}.json`);
   try {
-    fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+    if (!readyDirs.has(dir)) {
+      fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+      readyDirs.add(dir);
+    }
+    if (ownStart === null) ownStart = procStat(process.pid)?.start;
     const rec: IntentRecord = {
       kind,
       name,
       scope,
       startedAt: Date.now(),
       pid: process.pid,
-      pidStart: procStat(process.pid)?.start,
+      pidStart: ownStart,
     };
     fs.writeFileSync(file, JSON.stringify(rec), { mode: 0o600 });
     ownIntents.add(file);
   } catch {
     // Best effort: without a journal, only the lost answers of this run are reconciled.
+    readyDirs.delete(dir);
   }
   return () => {
-    ownIntents.delete(file);
-    fs.rmSync(file, { force: true });
+    if (!ownIntents.delete(file)) return;
+    try {
+      fs.unlinkSync(file);
+    } catch {
+      // already gone
+    }
   };
 }
 
@@ -113,29 +126,46 @@ export function processAlive(pid: number, pidStart?: number): boolean {
   return pidStart === undefined || stat.start === pidStart;
 }
 
+/**
+ * Journal files left before this process's first create, by key. Interrupted runs ended before this one
+ * started, so one listing per process and directory is enough (a create used to list the directory before every
+ * POST); an intent removed since is skipped when it cannot be read.
+ */
+const listings = new Map<string, Map<string, string[]>>();
+
+function leftBefore(dir: string, key: string): string[] {
+  let byKey = listings.get(dir);
+  if (!byKey) {
+    byKey = new Map();
+    let files: string[] = [];
+    try {
+      files = fs.readdirSync(dir);
+    } catch {
+      // no journal yet
+    }
+    for (const f of files) {
+      const k = f.slice(0, f.indexOf("-"));
+      byKey.set(k, [...(byKey.get(k) ?? []), path.join(dir, f)]);
+    }
+    listings.set(dir, byKey);
+  }
+  return byKey.get(key) ?? [];
+}
+
 /** Attempts of earlier, interrupted runs for this kind, name and scope (their process is gone). */
 function staleIntents(kind: string, name: string, scope: string): Array<IntentRecord & { file: string }> {
   const dir = journalDir();
   if (!dir) return [];
-  let files: string[];
-  try {
-    files = fs.readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const prefix = keyOf(kind, name, scope) + "-";
   const out: Array<IntentRecord & { file: string }> = [];
-  for (const f of files) {
-    const file = path.join(dir, f);
-    if (!f.startsWith(prefix) || ownIntents.has(file)) continue;
+  for (const file of leftBefore(dir, keyOf(kind, name, scope))) {
+    if (ownIntents.has(file)) continue;
     try {
       const rec = JSON.parse(fs.readFileSync(file, "utf8")) as IntentRecord;
       if (rec.kind !== kind || rec.name !== name || rec.scope !== scope) continue;
-      if (rec.pid !== process.pid && processAlive(rec.pid, rec.pidStart)) continue; // another run is still working on it
-      if (rec.pid === process.pid) continue;
+      if (rec.pid === process.pid || processAlive(rec.pid, rec.pidStart)) continue; // still being worked on
       out.push({ ...rec, file });
     } catch {
-      // unreadable: leave it
+      // gone since the listing, or unreadable: leave it
     }
   }
   return out;
