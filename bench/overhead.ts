@@ -11,6 +11,7 @@ import type { PropertyMap } from "../harness/props";
 import { configure, dynamicProvider, dynamiqClient } from "../provider";
 import { frontEnd } from "../sdk/frontend";
 import { NaiveConnectionProvider } from "./naive";
+import { thinnestConnectionProvider } from "./thinnest";
 import {
   RESULTS_DIR,
   SCALE_PROGRAM,
@@ -120,6 +121,9 @@ export async function overhead(o: OverheadOptions): Promise<OverheadResult> {
       await naiveHost.configure(cfg);
     }
     const ours = await serializeProvider(frontEnd("Connection"));
+    const thinnest = await serializeProvider(
+      thinnestConnectionProvider(emu.dynamiq.baseUrl, emu.dynamiq.userPat),
+    );
 
     // In-process layers, in this process: the client, and the resource definition with its validation.
     configure({ get: (k: string) => (cfg as Record<string, string>)[k] });
@@ -137,6 +141,7 @@ export async function overhead(o: OverheadOptions): Promise<OverheadResult> {
 
     const hostPid: Record<string, number | undefined> = {
       "provider via host": host.pid,
+      "thinnest via host": host.pid,
       "naive via host": naiveHost?.pid,
     };
     const variant = (name: string, round: number): Variant & { ids: string[]; outs: PropertyMap[] } => {
@@ -195,6 +200,15 @@ export async function overhead(o: OverheadOptions): Promise<OverheadResult> {
           v.read = async (i) => void (await host.read(ids[i], URN(`${tag}-${i}`), outs[i], {}));
           break;
         }
+        case "thinnest via host": {
+          v.create = async (i) => {
+            const r = await host.create(URN(`${tag}-${i}`), { ...news(tag, i), __provider: thinnest });
+            ids[i] = r.id;
+            outs[i] = r.properties;
+          };
+          v.read = async (i) => void (await host.read(ids[i], URN(`${tag}-${i}`), outs[i], {}));
+          break;
+        }
         case "naive via host": {
           const providers: string[] = [];
           v.prepare = async (count) => {
@@ -224,7 +238,13 @@ export async function overhead(o: OverheadOptions): Promise<OverheadResult> {
       return v;
     };
 
-    const names = ["raw undici", "client (in-process)", "provider (in-process)", "provider via host"];
+    const names = [
+      "raw undici",
+      "client (in-process)",
+      "provider (in-process)",
+      "thinnest via host",
+      "provider via host",
+    ];
     if (o.naive) names.push("naive via host");
 
     // Warm-up: JIT, connection pools, the host's first deserialisation.
