@@ -78,36 +78,27 @@ async function main() {
 
   if (o.only.has("overhead") || o.only.has("naive")) {
     const naive = o.only.has("naive");
-    const n = o.quick ? 100 : 400;
-    // 1. near-region latency: the ratio against the physical floor
-    const at20 = await overhead({ latencyMs: 20, n, concurrency: 16, rounds: o.quick ? 1 : 3, naive });
-    overheadTables(at20, naive);
-    // The same at a lower concurrency: on a 2-core machine, 16 in flight leaves the CPU of the three processes
-    // (engine side, host, emulator) as the limit rather than the API's latency.
-    // The same at lower concurrencies: on a 2-core machine, 16 in flight leaves the CPU of the three processes
-    // (engine side, host, emulator) as the limit rather than the API's latency; one at a time has no contention.
-    const at20c4 = await overhead({
-      latencyMs: 20,
-      n: o.quick ? 40 : 200,
-      concurrency: 4,
-      rounds: o.quick ? 1 : 3,
-      naive,
-    });
-    overheadTables(at20c4, naive);
-    const at20c1 = await overhead({
-      latencyMs: 20,
-      n: o.quick ? 20 : 60,
-      concurrency: 1,
-      rounds: o.quick ? 1 : 3,
-      naive,
-    });
-    overheadTables(at20c1, naive);
+    const rounds = o.quick ? 1 : 3;
+    // 1. near-region latency: the ratio against the physical floor, at 16, 4 and 1 in flight. On a 2-core
+    // machine, 16 in flight leaves the CPU of the three processes (engine side, host, emulator) as the limit
+    // rather than the API's latency; one at a time has no contention.
+    const runs20: Array<[number, OverheadResult]> = [];
+    for (const [concurrency, n] of [
+      [16, o.quick ? 100 : 400],
+      [4, o.quick ? 40 : 200],
+      [1, o.quick ? 20 : 60],
+    ]) {
+      const r = await overhead({ latencyMs: 20, n, concurrency, rounds, naive });
+      overheadTables(r, naive);
+      runs20.push([concurrency, r]);
+    }
+    const at20 = runs20[0][1];
     // 1. no added latency, sequential: overhead per operation and where it goes
     const at0 = await overhead({
       latencyMs: 0,
       n: o.quick ? 100 : 300,
       concurrency: 1,
-      rounds: o.quick ? 1 : 3,
+      rounds,
       naive,
       profile: o.profile,
     });
@@ -141,18 +132,13 @@ async function main() {
     }
     results.overhead = {
       at20ms: at20,
-      at20msConcurrency4: at20c4,
-      at20msConcurrency1: at20c1,
+      at20msConcurrency4: runs20[1][1],
+      at20msConcurrency1: runs20[2][1],
       at0ms: at0,
       layersPerOpMs: layers,
     };
     const ratio = (r: OverheadResult, a: string, b: string) =>
       (["create", "read"] as const).map((ph) => r.variants[a][ph].wallMs / r.variants[b][ph].wallMs);
-    const runs20: Array<[number, OverheadResult]> = [
-      [16, at20],
-      [4, at20c4],
-      [1, at20c1],
-    ];
     for (const [c, r] of runs20) {
       const [rc, rr] = ratio(r, "provider via host", "raw undici");
       summary.push([
