@@ -6,7 +6,14 @@ export * from "./resource";
 export { HttpClient, DEFAULT_RETRY, encodePath, parseRetryAfter, sharedDispatcher } from "./http";
 export type { HttpClientOptions, RequestSpec, HttpResponse, RetryPolicy } from "./http";
 export { DynamiqClient, dynamiqClient } from "./clients/dynamiq";
-export { MAX_PAGE_SIZE, walkPages, findInPages, collectPages, type PageFetcher } from "./pagination";
+export {
+  MAX_PAGE_SIZE,
+  walkPages,
+  findInPages,
+  collectPages,
+  collectNewestSince,
+  type PageFetcher,
+} from "./pagination";
 export type { ConnectionRecord, Pagination, ClientOverrides } from "./clients/dynamiq";
 export {
   dynamiqSettings,

@@ -60,3 +60,26 @@ export async function collectPages<T>(
   );
   return out;
 }
+
+/**
+ * Every item that matches among those created at or after `since`, on a list ordered newest first: the walk
+ * stops at the first item created earlier, so it reads only the pages of the window.
+ */
+export async function collectNewestSince<T extends { created_at?: string | null }>(
+  fetch: PageFetcher<T>,
+  match: (item: T) => boolean,
+  since: number,
+  pageSize = MAX_PAGE_SIZE,
+) {
+  const out: T[] = [];
+  await walkPages(
+    fetch,
+    (item) => {
+      const t = item.created_at ? Date.parse(item.created_at) : NaN;
+      if (t < since) return true;
+      if (match(item)) out.push(item);
+    },
+    pageSize,
+  );
+  return out;
+}

@@ -184,8 +184,11 @@ export interface ReconcileSpec<R extends { id: string; created_at?: string | nul
   scope: string;
   /** The POST. */
   create: () => Promise<R>;
-  /** Objects of this name and scope (every page); filtered by creation time here. */
-  candidates: () => Promise<R[]>;
+  /**
+   * Objects of this name and scope; filtered by creation time here. `since` is the earliest creation time
+   * (epoch ms) that can matter, so a list ordered newest first can stop at the first older object.
+   */
+  candidates: (since: number) => Promise<R[]>;
   /** `revoke`: delete what was found and create again. `adopt`: take the object found. */
   resolve: "revoke" | "adopt";
   revoke?: (rec: R) => Promise<void>;
@@ -202,7 +205,9 @@ async function settle<R extends { id: string; created_at?: string | null }>(
   to: number,
   why: string,
 ): Promise<R | undefined> {
-  const found = (await spec.candidates()).filter((r) => !createdHere.has(r.id) && within(r, from, to));
+  const found = (await spec.candidates(from - SKEW_MS)).filter(
+    (r) => !createdHere.has(r.id) && within(r, from, to),
+  );
   if (found.length === 0) {
     reconcileLog.push({ kind: spec.kind, action: "none", why });
     return undefined;

@@ -320,16 +320,23 @@ export function adminRoutes(emu: EmulatorContext): Route[] {
     }),
     route("POST", "/_admin/age", (ctx) => {
       const body = ctx.json();
-      const kind = kindOf(body.kind, ["access_key", "personal_access_token"]);
-      const r = credentialRecord(kind, idOf(body));
+      const kind = kindOf(body.kind, ["access_key", "personal_access_token", "deployment"]);
       if (typeof body.days !== "number" || !Number.isFinite(body.days)) {
         throw bad("days", "days is required and must be a number");
       }
       const shift = body.days * DAY_MS;
-      r.created_at = isoTime(Date.parse(r.created_at) - shift);
-      if (body.shiftExpiry === true && r.expires_at !== null) {
-        r.expires_at = isoTime(Date.parse(r.expires_at) - shift);
+      const back = (t: string) => isoTime(Date.parse(t) - shift);
+      if (kind === "deployment") {
+        const d = store.deployment(idOf(body));
+        if (!d) throw new HttpError(404, "not_found", "deployment not found");
+        d.created_at = back(d.created_at);
+        if (d.finished_at !== null) d.finished_at = back(d.finished_at);
+        store.commit();
+        return presentDeployment(d);
       }
+      const r = credentialRecord(kind, idOf(body));
+      r.created_at = back(r.created_at);
+      if (body.shiftExpiry === true && r.expires_at !== null) r.expires_at = back(r.expires_at);
       store.commit();
       return presentCredential(r);
     }),

@@ -6,7 +6,7 @@
 import type { z as Z } from "zod";
 import { OperationError, TransportError } from "../errors";
 import type { DeploymentRecord, EnvEntry } from "../clients/dynamiq";
-import { collectPages } from "../pagination";
+import { collectNewestSince } from "../pagination";
 import { answerLost, createReconciled } from "../reconcile";
 import {
   changedKeys,
@@ -235,12 +235,14 @@ export const serviceDeployment: ResourceDefinition<ServiceDeploymentInputs, Serv
       scope: inputs.serviceId,
       resolve: "adopt",
       create: () => client.deploy(inputs.serviceId, body, Object.values(inputs.secretEnv ?? {})),
-      candidates: () =>
-        collectPages(
+      // Deployments are listed newest first: only the pages of the attempt's window are read.
+      candidates: (since) =>
+        collectNewestSince(
           (page, page_size) => client.listDeployments(inputs.serviceId, { page, page_size }),
           (d) =>
             d.image === inputs.image &&
             jsonEqual((d.env ?? []).map((e) => `${e.secret ? "s" : "p"}:${e.name}`).sort(), names),
+          since,
         ),
     });
     const done = await waitForDeployment(
