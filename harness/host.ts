@@ -11,6 +11,7 @@ import type * as GrpcJs from "@grpc/grpc-js";
 import type { ResourceProviderClient } from "@pulumi/pulumi/proto/provider_grpc_pb";
 import type * as ProviderPb from "@pulumi/pulumi/proto/provider_pb";
 import type * as EmptyPb from "google-protobuf/google/protobuf/empty_pb";
+import type { Struct } from "google-protobuf/google/protobuf/struct_pb";
 import { Protos } from "./protos";
 import { PropertyMap, normalize } from "./props";
 
@@ -35,6 +36,21 @@ export class ProviderError extends Error {
   ) {
     super(message);
   }
+}
+
+/** The generated request classes share these setters (structurally; they have no common base). */
+interface Addressed {
+  setUrn(v: string): unknown;
+  setName(v: string): unknown;
+  setType(v: string): unknown;
+  setId?(v: string): unknown;
+}
+
+interface Compared {
+  setOlds(v: Struct): unknown;
+  setNews(v: Struct): unknown;
+  setOldInputs(v: Struct): unknown;
+  setIgnorechangesList(v: string[]): unknown;
 }
 
 export interface HostOptions {
@@ -101,6 +117,30 @@ export class ProviderHost {
     return this.o.protos.structpb.Struct.fromJavaScript(m as Record<string, never>);
   }
 
+  /** Sets the resource a request is about: URN, its name and type parts, and the id when there is one. */
+  private about<R extends Addressed>(req: R, urn: string, id?: string): R {
+    req.setUrn(urn);
+    req.setName(urnName(urn));
+    req.setType(urnType(urn));
+    if (id !== undefined) req.setId?.(id);
+    return req;
+  }
+
+  /** Sets what a diff or update compares: old outputs, new inputs, old inputs and the ignored paths. */
+  private compare<R extends Compared>(
+    req: R,
+    olds: PropertyMap,
+    news: PropertyMap,
+    oldInputs: PropertyMap,
+    ignoreChanges: string[],
+  ): R {
+    req.setOlds(this.struct(olds));
+    req.setNews(this.struct(news));
+    req.setOldInputs(this.struct(oldInputs));
+    req.setIgnorechangesList(ignoreChanges);
+    return req;
+  }
+
   private unary<Res>(
     invoke: (cb: (err: GrpcJs.ServiceError | null, res: Res) => void) => unknown,
   ): Promise<Res> {
@@ -153,10 +193,7 @@ export class ProviderHost {
 
   async check(urn: string, olds: PropertyMap, news: PropertyMap): Promise<CheckResult> {
     const pb = this.o.protos.providerPb;
-    const req = new pb.CheckRequest();
-    req.setUrn(urn);
-    req.setName(urnName(urn));
-    req.setType(urnType(urn));
+    const req = this.about(new pb.CheckRequest(), urn);
     req.setOlds(this.struct(olds));
     req.setNews(this.struct(news));
     const c = this.client!;
@@ -176,15 +213,7 @@ export class ProviderHost {
     ignoreChanges: string[],
   ): Promise<DiffResult> {
     const pb = this.o.protos.providerPb;
-    const req = new pb.DiffRequest();
-    req.setId(id);
-    req.setUrn(urn);
-    req.setName(urnName(urn));
-    req.setType(urnType(urn));
-    req.setOlds(this.struct(olds));
-    req.setNews(this.struct(news));
-    req.setOldInputs(this.struct(oldInputs));
-    req.setIgnorechangesList(ignoreChanges);
+    const req = this.compare(this.about(new pb.DiffRequest(), urn, id), olds, news, oldInputs, ignoreChanges);
     const c = this.client!;
     const res = await this.unary<ProviderPb.DiffResponse>((cb) => c.diff(req, cb));
     const D = pb.DiffResponse.DiffChanges;
@@ -198,10 +227,7 @@ export class ProviderHost {
 
   async create(urn: string, props: PropertyMap): Promise<{ id: string; properties: PropertyMap }> {
     const pb = this.o.protos.providerPb;
-    const req = new pb.CreateRequest();
-    req.setUrn(urn);
-    req.setName(urnName(urn));
-    req.setType(urnType(urn));
+    const req = this.about(new pb.CreateRequest(), urn);
     req.setProperties(this.struct(props));
     req.setPreview(false);
     const c = this.client!;
@@ -218,15 +244,13 @@ export class ProviderHost {
     ignoreChanges: string[],
   ): Promise<PropertyMap> {
     const pb = this.o.protos.providerPb;
-    const req = new pb.UpdateRequest();
-    req.setId(id);
-    req.setUrn(urn);
-    req.setName(urnName(urn));
-    req.setType(urnType(urn));
-    req.setOlds(this.struct(olds));
-    req.setNews(this.struct(news));
-    req.setOldInputs(this.struct(oldInputs));
-    req.setIgnorechangesList(ignoreChanges);
+    const req = this.compare(
+      this.about(new pb.UpdateRequest(), urn, id),
+      olds,
+      news,
+      oldInputs,
+      ignoreChanges,
+    );
     req.setPreview(false);
     const c = this.client!;
     const res = await this.unary<ProviderPb.UpdateResponse>((cb) => c.update(req, cb));
@@ -240,11 +264,7 @@ export class ProviderHost {
     inputs: PropertyMap,
   ): Promise<{ id: string; properties: PropertyMap; inputs?: PropertyMap }> {
     const pb = this.o.protos.providerPb;
-    const req = new pb.ReadRequest();
-    req.setId(id);
-    req.setUrn(urn);
-    req.setName(urnName(urn));
-    req.setType(urnType(urn));
+    const req = this.about(new pb.ReadRequest(), urn, id);
     req.setProperties(this.struct(props));
     req.setInputs(this.struct(inputs));
     const c = this.client!;
@@ -259,11 +279,7 @@ export class ProviderHost {
 
   async delete(id: string, urn: string, props: PropertyMap, oldInputs: PropertyMap): Promise<void> {
     const pb = this.o.protos.providerPb;
-    const req = new pb.DeleteRequest();
-    req.setId(id);
-    req.setUrn(urn);
-    req.setName(urnName(urn));
-    req.setType(urnType(urn));
+    const req = this.about(new pb.DeleteRequest(), urn, id);
     req.setProperties(this.struct(props));
     req.setOldInputs(this.struct(oldInputs));
     const c = this.client!;
