@@ -1,5 +1,6 @@
 export { Connection, type ConnectionArgs } from "./connection";
 export { AccessKey, type AccessKeyArgs } from "./access-key";
 export { PersonalAccessToken, type PersonalAccessTokenArgs } from "./personal-access-token";
+export { Credential, type CredentialArgs } from "./credential";
 export { ServiceDeployment, type ServiceDeploymentArgs } from "./service-deployment";
 export type { Rotation } from "../provider/rotation";
