@@ -8,7 +8,7 @@ import { MAX_PAGE_SIZE, findInPages } from "../../provider/pagination";
 import { reconcileLog } from "../../provider/reconcile";
 import { serviceDeployment } from "../../provider/resources/service-deployment";
 import { arm, contextOf, records } from "../reliability/support";
-import { adminCall, emulator, requests, resetRequests } from "../support";
+import { adminCall, emulator, requests, resetRequests, setEnv } from "../support";
 
 const KEYS = 1_100; // three pages of 500
 let emu: Emulator;
@@ -90,6 +90,7 @@ describe("reconciling a lost deploy on a service with 600 deployments", () => {
       if (d.service_id === service.id)
         await adminCall(emu, "POST", "age", { kind: "deployment", id: d.id, days: 1 });
 
+    const journal = process.env.DYNAMIQ_PROVIDER_JOURNAL;
     process.env.DYNAMIQ_PROVIDER_JOURNAL = "off";
     try {
       // The deploy is made, and its answer lost: the provider must find it rather than deploy again.
@@ -113,7 +114,7 @@ describe("reconciling a lost deploy on a service with 600 deployments", () => {
       );
       expect(mine).toHaveLength(1);
     } finally {
-      delete process.env.DYNAMIQ_PROVIDER_JOURNAL;
+      setEnv("DYNAMIQ_PROVIDER_JOURNAL", journal);
     }
   });
 });

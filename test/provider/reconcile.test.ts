@@ -6,7 +6,7 @@ import fs from "node:fs";
 import path from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { createReconciled, processAlive } from "../../provider/reconcile";
-import { ROOT, tempDir } from "../support";
+import { ROOT, setEnv, tempDir } from "../support";
 
 /** A process that has exited but is not reaped: its parent `sleep` never waits for children. */
 async function zombie(): Promise<{ pid: number; stop: () => void }> {
@@ -22,9 +22,10 @@ async function zombie(): Promise<{ pid: number; stop: () => void }> {
 }
 
 const cleanups: Array<() => void> = [];
+const journalBefore = process.env.DYNAMIQ_PROVIDER_JOURNAL;
 afterEach(() => {
   for (const c of cleanups.splice(0)) c();
-  delete process.env.DYNAMIQ_PROVIDER_JOURNAL;
+  setEnv("DYNAMIQ_PROVIDER_JOURNAL", journalBefore);
 });
 
 describe("processAlive", () => {
@@ -79,7 +80,7 @@ describe("an interrupted run's create", () => {
     expect(fs.readFileSync(`/proc/${pid}/stat`, "utf8")).toContain(") Z ");
 
     // The next run finds the object the killed run left and adopts it instead of creating a second one.
-    process.env.DYNAMIQ_PROVIDER_JOURNAL = journal;
+    setEnv("DYNAMIQ_PROVIDER_JOURNAL", journal);
     const leftBehind = { id: "conn-left-behind", created_at: new Date().toISOString() };
     let posts = 0;
     const result = await createReconciled({

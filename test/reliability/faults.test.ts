@@ -16,6 +16,7 @@ import { personalAccessToken } from "../../provider/resources/personal-access-to
 import { serviceDeployment } from "../../provider/resources/service-deployment";
 import type { ResourceContext } from "../../provider/resource";
 import { LeakAudit } from "../support/leaks";
+import { setEnv } from "../support";
 import { adminCall, arm, contextOf, disarm, fired, records, routeCounts } from "./support";
 
 const DOC = path.resolve(__dirname, "..", "..", "docs", "faults.md");
@@ -68,6 +69,7 @@ const errors: string[] = [];
 /** What setup created, per cell number. */
 const made = new Map<number, { id: string; outs: Record<string, unknown> }>();
 let statesLost = 0;
+let journalBefore: string | undefined;
 
 const secretOf = (n: number) => `sk-fault-secret-${n}-${"x".repeat(8)}`;
 
@@ -377,6 +379,7 @@ beforeAll(async () => {
   fcService = emu.flightcontrol.serviceId;
   engineId = emu.dypai.engineId;
   await adminCall(emu, "POST", `flightcontrol/services/${fcService}/async-delay`, { ms: 20 });
+  journalBefore = process.env.DYNAMIQ_PROVIDER_JOURNAL;
   process.env.DYNAMIQ_PROVIDER_JOURNAL = "off";
   audit.add(emu.dynamiq.userPat, emu.flightcontrol.apiKey, emu.dypai.token);
 });
@@ -385,7 +388,7 @@ afterAll(async () => {
   await emu?.close();
   audit.scan({ "emulator log": logLines.join("\n"), "error messages": errors.join("\n") });
   expect(audit.found).toEqual([]);
-  delete process.env.DYNAMIQ_PROVIDER_JOURNAL;
+  setEnv("DYNAMIQ_PROVIDER_JOURNAL", journalBefore);
 });
 
 describe("fault table", () => {

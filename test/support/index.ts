@@ -16,6 +16,12 @@ const suiteStacks: Stack[] = [];
 const emulatorLogs: string[] = [];
 const runErrors: string[] = [];
 
+/** Sets an environment variable, or removes it for `undefined` (assigning undefined would store "undefined"). */
+export function setEnv(name: string, value: string | undefined): void {
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+}
+
 /** Registers secret values a suite used outside a Stack's config (values set by hand, minted tokens...). */
 export function auditSecrets(...values: unknown[]): void {
   suiteAudit.add(...values);
