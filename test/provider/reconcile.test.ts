@@ -96,3 +96,65 @@ describe("an interrupted run's create", () => {
     expect(fs.readdirSync(journal)).toEqual([]);
   });
 });
+
+describe("the journal of earlier runs", () => {
+  const line = (o: object) => JSON.stringify(o) + "\n";
+  const spec = (posts: { n: number }, candidates: Array<{ id: string; created_at: string }> = []) => ({
+    kind: "connection",
+    name: "shared",
+    scope: "org/proj",
+    resolve: "adopt" as const,
+    create: async () => ({ id: `conn-new-${++posts.n}`, created_at: new Date().toISOString() }),
+    candidates: async () => candidates,
+  });
+
+  it("a finished run's log is removed; an open intent of a run still working is left alone", async () => {
+    const journal = tempDir("dynamiq-journal-");
+    const running = spawn("sleep", ["30"]);
+    cleanups.push(() => running.kill("SIGKILL"));
+    const finished = spawnSync("true").pid;
+    const intent = { kind: "connection", name: "shared", scope: "org/proj", startedAt: Date.now() };
+    fs.writeFileSync(
+      path.join(journal, "finished.log"),
+      line({ pid: finished }) + line({ begin: 1, ...intent }) + line({ done: 1 }),
+    );
+    fs.writeFileSync(
+      path.join(journal, "working.log"),
+      line({ pid: running.pid }) + line({ begin: 1, ...intent }),
+    );
+    setEnv("DYNAMIQ_PROVIDER_JOURNAL", journal);
+
+    const posts = { n: 0 };
+    const found = { id: "conn-of-the-working-run", created_at: new Date().toISOString() };
+    const r = await createReconciled(spec(posts, [found]));
+    // The other run's object is not taken: it is still working on it and will record it itself.
+    expect(r).toEqual({ rec: { id: "conn-new-1", created_at: expect.any(String) }, adopted: false });
+    expect(posts.n).toBe(1);
+    const files = fs.readdirSync(journal).sort();
+    expect(files).not.toContain("finished.log");
+    expect(files).toContain("working.log");
+    // This process's own log: the create was begun and done.
+    const own = files.filter((f) => f.startsWith(`${process.pid}-`));
+    expect(own).toHaveLength(1);
+    const lines = fs
+      .readFileSync(path.join(journal, own[0]), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    expect(lines.slice(1)).toEqual([expect.objectContaining({ begin: 1, name: "shared" }), { done: 1 }]);
+  });
+
+  it("a begin line cut short by a kill is ignored: its POST was never sent", async () => {
+    const journal = tempDir("dynamiq-journal-");
+    const dead = spawnSync("true").pid;
+    fs.writeFileSync(path.join(journal, "cut.log"), line({ pid: dead }) + '{"begin":1,"kind":"connec');
+    setEnv("DYNAMIQ_PROVIDER_JOURNAL", journal);
+    const posts = { n: 0 };
+    const r = await createReconciled(
+      spec(posts, [{ id: "conn-unrelated", created_at: new Date().toISOString() }]),
+    );
+    expect(r.adopted).toBe(false);
+    expect(posts.n).toBe(1);
+    expect(fs.readdirSync(journal)).not.toContain("cut.log");
+  });
+});

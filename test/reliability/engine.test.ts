@@ -3,12 +3,11 @@
 // 10% transient faults; a refresh under faults that loses no state entry. Every figure is counted on the
 // emulator's records.
 import { spawn } from "node:child_process";
-import fs from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/server";
 import { ROOT, Stack, auditLeaks, auditSecrets, emulator, program, tempDir } from "../support";
-import { arm, disarm, fired, records } from "./support";
+import { arm, disarm, fired, openIntents, records } from "./support";
 
 let emu: Emulator;
 const journal = tempDir("dynamiq-journal-");
@@ -113,6 +112,9 @@ describe("engine runs under faults", () => {
     stack.outputs.push(printed);
     await disarm(emu);
     await new Promise((r) => setTimeout(r, 200));
+    // The killed run's log holds its three creates, begun and never done.
+    const killedLogs = openIntents(journal);
+    expect(Object.values(killedLogs)).toEqual([3]);
     const before = await account(stack, "intr");
     expect(before.entries).toBe(0); // state never heard of them
     expect(before.orphans).toBe(3);
@@ -126,7 +128,10 @@ describe("engine runs under faults", () => {
     expect(now.access_key[0].id).not.toBe(leftBehind.access_key[0].id);
     expect(now.personal_access_token[0].id).not.toBe(leftBehind.personal_access_token[0].id);
     expect(now.connection[0].id).toBe(leftBehind.connection[0].id);
-    expect(fs.readdirSync(journal)).toEqual([]);
+    // Settled, the killed run's log is gone; the new run's log has nothing open.
+    const left = openIntents(journal);
+    for (const f of Object.keys(killedLogs)) expect(left[f]).toBeUndefined();
+    expect(Object.values(left).every((n) => n === 0)).toBe(true);
     console.log(
       `interrupted run: 3 objects left by the killed run; next run: ${after.entries} entries, ${after.orphans} orphans, ${after.duplicates} duplicates`,
     );

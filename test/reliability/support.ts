@@ -1,5 +1,7 @@
 // Shared setup of the reliability suites: clients with a fast, bounded retry policy pointed at an emulator, a
 // ResourceContext built from them, fault arming through the admin surface, and orphan counting.
+import fs from "node:fs";
+import path from "node:path";
 import type { Emulator } from "../../emulator/server";
 import { dynamiqClient } from "../../provider/clients/dynamiq";
 import { dypaiClient } from "../../provider/clients/dypai";
@@ -51,4 +53,20 @@ export async function records<T = Record<string, unknown>>(emu: Emulator, kind: 
 
 export async function routeCounts(emu: Emulator): Promise<Record<string, number>> {
   return (await adminCall<{ routes: Record<string, number> }>(emu, "GET", "requests")).routes;
+}
+
+/** Intents begun and never done in an intent journal directory, by log file (provider/journal.ts). */
+export function openIntents(dir: string): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const f of fs.readdirSync(dir).filter((x) => x.endsWith(".log"))) {
+    const open = new Set<number>();
+    for (const line of fs.readFileSync(path.join(dir, f), "utf8").split("\n")) {
+      if (!line) continue;
+      const rec = JSON.parse(line) as { begin?: number; done?: number };
+      if (rec.begin !== undefined) open.add(rec.begin);
+      if (rec.done !== undefined) open.delete(rec.done);
+    }
+    out[f] = open.size;
+  }
+  return out;
 }
