@@ -9,10 +9,11 @@ import { unlessGone, type ResourceDefinition } from "../resource";
 import { collectPages } from "../pagination";
 import { createReconciled } from "../reconcile";
 import { expiryFor } from "../rotation";
-import { UUID_RE, userInputs } from "../validate";
+import { UUID_RE } from "../validate";
 import {
+  credentialCheck,
   credentialDiff,
-  credentialFailures,
+  credentialOutputs,
   credentialShape,
   withRotationPolicy,
   type CredentialInputs,
@@ -46,19 +47,9 @@ function inputSchema(): Z.ZodType {
 }
 
 function outputsOf(rec: AccessKeyRecord, inputs: AccessKeyInputs, key: string | undefined): AccessKeyOutputs {
-  const out: AccessKeyOutputs = {
-    name: rec.name,
-    orgId: rec.org_id,
-    preview: rec.preview,
-    createdAt: rec.created_at,
-  };
-  if (key !== undefined) out.key = key;
+  const out: AccessKeyOutputs = { ...credentialOutputs(rec, inputs, key), orgId: rec.org_id };
   if (rec.project_id) out.projectId = rec.project_id;
-  if (rec.expires_at) out.expiresAt = rec.expires_at;
   if (rec.created_by) out.createdBy = rec.created_by;
-  if (inputs.expiresInDays !== undefined) out.expiresInDays = inputs.expiresInDays;
-  if (inputs.rotation !== undefined) out.rotation = inputs.rotation;
-  if (inputs.adoptId !== undefined) out.adoptId = inputs.adoptId;
   return out;
 }
 
@@ -66,11 +57,7 @@ export const accessKey: ResourceDefinition<AccessKeyInputs, AccessKeyOutputs> = 
   type: "AccessKey",
 
   check(olds, news, now = new Date()) {
-    const inputs = userInputs(news);
-    return {
-      inputs: inputs as unknown as AccessKeyInputs,
-      failures: credentialFailures(inputSchema(), olds, inputs, now),
-    };
+    return credentialCheck<AccessKeyInputs>(inputSchema, olds, news, now);
   },
 
   diff(_id, olds, news, now = new Date()) {

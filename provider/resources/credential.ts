@@ -5,7 +5,7 @@ import type { z as Z } from "zod";
 import type { InputFailure } from "../errors";
 import { changedKeys, isUnknown, type DiffOutcome } from "../resource";
 import { rotationDue, type Rotation } from "../rotation";
-import { failuresOf } from "../validate";
+import { failuresOf, userInputs } from "../validate";
 
 /** Documented: up to 128 characters, starts and ends with a letter or digit, spaces and . / _ ' - between. */
 export const CREDENTIAL_NAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9 ./_'-]{0,126}[A-Za-z0-9])?$/;
@@ -139,6 +139,32 @@ export function credentialDiff<O extends CredentialOutputs, I extends Credential
   const unique = [...new Set(replaces)];
   const diffs = [...new Set([...unique, ...policy])];
   return { changes: diffs.length > 0, replaces: unique, diffs };
+}
+
+/** What both kinds read back: the platform's fields, the secret when known, and the policy from the inputs. */
+export function credentialOutputs(
+  rec: { name: string; preview: string; created_at: string; expires_at: string | null },
+  inputs: CredentialInputs,
+  key: string | undefined,
+): CredentialOutputs {
+  const out: CredentialOutputs = { name: rec.name, preview: rec.preview, createdAt: rec.created_at };
+  if (key !== undefined) out.key = key;
+  if (rec.expires_at) out.expiresAt = rec.expires_at;
+  if (inputs.expiresInDays !== undefined) out.expiresInDays = inputs.expiresInDays;
+  if (inputs.rotation !== undefined) out.rotation = inputs.rotation;
+  if (inputs.adoptId !== undefined) out.adoptId = inputs.adoptId;
+  return out;
+}
+
+/** The check of both kinds: the inputs the user gave, against the kind's schema and the cross-field rules. */
+export function credentialCheck<I extends CredentialInputs>(
+  schema: () => Z.ZodType,
+  olds: Record<string, unknown>,
+  news: Record<string, unknown>,
+  now: Date,
+): { inputs: I; failures: InputFailure[] } {
+  const inputs = userInputs(news);
+  return { inputs: inputs as unknown as I, failures: credentialFailures(schema(), olds, inputs, now) };
 }
 
 /** The in-place update of a credential: only the rotation policy, which lives in state, not on the platform. */

@@ -10,10 +10,10 @@ import { unlessGone, type ResourceDefinition } from "../resource";
 import { collectPages } from "../pagination";
 import { createReconciled } from "../reconcile";
 import { expiryFor } from "../rotation";
-import { userInputs } from "../validate";
 import {
+  credentialCheck,
   credentialDiff,
-  credentialFailures,
+  credentialOutputs,
   credentialShape,
   withRotationPolicy,
   type CredentialInputs,
@@ -31,16 +31,6 @@ function inputSchema(): Z.ZodType {
   return schema;
 }
 
-function outputsOf(rec: TokenRecord, inputs: CredentialInputs, key: string | undefined): CredentialOutputs {
-  const out: CredentialOutputs = { name: rec.name, preview: rec.preview, createdAt: rec.created_at };
-  if (key !== undefined) out.key = key;
-  if (rec.expires_at) out.expiresAt = rec.expires_at;
-  if (inputs.expiresInDays !== undefined) out.expiresInDays = inputs.expiresInDays;
-  if (inputs.rotation !== undefined) out.rotation = inputs.rotation;
-  if (inputs.adoptId !== undefined) out.adoptId = inputs.adoptId;
-  return out;
-}
-
 const fingerprint = (s: string) => createHash("sha512").update(s).digest("hex");
 
 export const personalAccessToken: ResourceDefinition<PersonalAccessTokenInputs, PersonalAccessTokenOutputs> =
@@ -48,11 +38,7 @@ export const personalAccessToken: ResourceDefinition<PersonalAccessTokenInputs, 
     type: "PersonalAccessToken",
 
     check(olds, news, now = new Date()) {
-      const inputs = userInputs(news);
-      return {
-        inputs: inputs as unknown as CredentialInputs,
-        failures: credentialFailures(inputSchema(), olds, inputs, now),
-      };
+      return credentialCheck<PersonalAccessTokenInputs>(inputSchema, olds, news, now);
     },
 
     diff(_id, olds, news, now = new Date()) {
@@ -63,7 +49,7 @@ export const personalAccessToken: ResourceDefinition<PersonalAccessTokenInputs, 
       const client = ctx.dynamiq();
       if (inputs.adoptId) {
         const rec = await client.getToken(inputs.adoptId);
-        return { id: rec.id, outs: outputsOf(rec, { ...inputs, name: rec.name }, undefined) };
+        return { id: rec.id, outs: credentialOutputs(rec, { ...inputs, name: rec.name }, undefined) };
       }
       const expires = expiryFor(inputs, ctx.now());
       // A lost answer leaves a token whose secret nobody has: revoke it and create again (provider/reconcile.ts).
@@ -81,13 +67,13 @@ export const personalAccessToken: ResourceDefinition<PersonalAccessTokenInputs, 
           ),
         revoke: async (t) => void (await client.deleteToken(t.id)),
       });
-      return { id: rec.id, outs: outputsOf(rec, inputs, rec.key) };
+      return { id: rec.id, outs: credentialOutputs(rec, inputs, rec.key) };
     },
 
     async read(ctx, id, props) {
       const rec = await unlessGone(ctx.dynamiq().getToken(id));
       if (!rec) return null;
-      return { id, props: outputsOf(rec, props, props.key) };
+      return { id, props: credentialOutputs(rec, props, props.key) };
     },
 
     async update(_ctx, _id, olds, news) {
