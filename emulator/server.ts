@@ -14,7 +14,7 @@ import {
   type Route,
 } from "./http";
 import { FaultTable, faultError, faultRoutes, withoutField } from "./faults";
-import { adminRoutes, companionSeeds } from "./routes/admin";
+import { adminRoutes, companionSeeds, dynamiqSeed } from "./routes/admin";
 import { connectionRoutes } from "./routes/dynamiq-connections";
 import { credentialRoutes } from "./routes/dynamiq-credentials";
 import { resumeDeployments, serviceRoutes } from "./routes/dynamiq-services";
@@ -339,15 +339,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
   let closing: Promise<void> | undefined;
   return {
     baseUrl: emu.baseUrl,
-    dynamiq: {
-      baseUrl: emu.baseUrl,
-      orgId: store.seed.orgId,
-      projectId: store.seed.projectId,
-      userPat: store.bootstrapPat,
-      serviceId: store.seed.serviceId,
-      otherOrgId: store.seed.otherOrgId,
-      otherProjectId: store.seed.otherProjectId,
-    },
+    dynamiq: dynamiqSeed(emu.baseUrl, store),
     ...companionSeeds(emu.baseUrl, store),
     close() {
       closing ??= new Promise<void>((resolve) => {

@@ -211,13 +211,7 @@ export function adminRoutes(emu: EmulatorContext): Route[] {
 
   function seedView() {
     return {
-      baseUrl: emu.baseUrl,
-      orgId: store.seed.orgId,
-      projectId: store.seed.projectId,
-      userPat: store.bootstrapPat,
-      serviceId: store.seed.serviceId,
-      otherOrgId: store.seed.otherOrgId,
-      otherProjectId: store.seed.otherProjectId,
+      ...dynamiqSeed(emu.baseUrl, store),
       userId: store.seed.userId,
       otherUserId: store.seed.otherUserId,
       systemConnectionId: store.seed.systemConnectionId,
@@ -455,6 +449,19 @@ export function adminRoutes(emu: EmulatorContext): Route[] {
       return { kind, records: rawRecords(store, kind) };
     }),
   ];
+}
+
+/** The seeded Dynamiq organisation, project, user PAT and service, as startEmulator() and /_admin/seed give them. */
+export function dynamiqSeed(baseUrl: string, store: EmulatorContext["store"]) {
+  return {
+    baseUrl,
+    orgId: store.seed.orgId,
+    projectId: store.seed.projectId,
+    userPat: store.bootstrapPat,
+    serviceId: store.seed.serviceId,
+    otherOrgId: store.seed.otherOrgId,
+    otherProjectId: store.seed.otherProjectId,
+  };
 }
 
 /** The seeded Flightcontrol and DYPAI accounts, as the first stdout line, startEmulator() and /_admin/seed give them. */

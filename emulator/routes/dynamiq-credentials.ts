@@ -70,6 +70,34 @@ export function credentialRoutes(emu: EmulatorContext): Route[] {
     return token;
   }
 
+  /** GET and DELETE of one credential the caller may see (`find` answers 404 or 403). */
+  function byIdRoutes<R extends { id: string }>(
+    path: string,
+    table: "access_keys" | "personal_access_tokens",
+    find: (userId: string, id: string) => R,
+    present: (r: R) => Record<string, unknown>,
+  ): Route[] {
+    return [
+      {
+        method: "GET",
+        path,
+        handler: (ctx) => {
+          const { user } = requireUser(ctx, emu);
+          return { status: 200, body: { data: present(find(user.id, ctx.params.id)) } };
+        },
+      },
+      {
+        method: "DELETE",
+        path,
+        handler: (ctx) => {
+          const { user } = requireUser(ctx, emu);
+          store.remove(table, find(user.id, ctx.params.id).id);
+          return { status: 204 };
+        },
+      },
+    ];
+  }
+
   return [
     {
       method: "GET",
@@ -127,24 +155,7 @@ export function credentialRoutes(emu: EmulatorContext): Route[] {
         return { status: 200, body: { data: { ...presentAccessKey(record), key } } };
       },
     },
-    {
-      method: "GET",
-      path: "/v1/access-keys/:id",
-      handler: (ctx) => {
-        const { user } = requireUser(ctx, emu);
-        return { status: 200, body: { data: presentAccessKey(accessKeyFor(user.id, ctx.params.id)) } };
-      },
-    },
-    {
-      method: "DELETE",
-      path: "/v1/access-keys/:id",
-      handler: (ctx) => {
-        const { user } = requireUser(ctx, emu);
-        const key = accessKeyFor(user.id, ctx.params.id);
-        store.remove("access_keys", key.id);
-        return { status: 204 };
-      },
-    },
+    ...byIdRoutes("/v1/access-keys/:id", "access_keys", accessKeyFor, presentAccessKey),
     {
       method: "GET",
       path: "/v1/personal-access-tokens",
@@ -170,23 +181,6 @@ export function credentialRoutes(emu: EmulatorContext): Route[] {
         return { status: 200, body: { data: { ...presentPat(record), key } } };
       },
     },
-    {
-      method: "GET",
-      path: "/v1/personal-access-tokens/:id",
-      handler: (ctx) => {
-        const { user } = requireUser(ctx, emu);
-        return { status: 200, body: { data: presentPat(ownPat(user.id, ctx.params.id)) } };
-      },
-    },
-    {
-      method: "DELETE",
-      path: "/v1/personal-access-tokens/:id",
-      handler: (ctx) => {
-        const { user } = requireUser(ctx, emu);
-        const token = ownPat(user.id, ctx.params.id);
-        store.remove("personal_access_tokens", token.id);
-        return { status: 204 };
-      },
-    },
+    ...byIdRoutes("/v1/personal-access-tokens/:id", "personal_access_tokens", ownPat, presentPat),
   ];
 }
