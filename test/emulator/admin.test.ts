@@ -1,20 +1,14 @@
 import * as http from "node:http";
 import { networkInterfaces } from "node:os";
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import type { Emulator } from "../../emulator/server";
-import { admin, asUser, call, createAccessKey, startQuiet, type Json } from "./helpers";
+import { admin, asUser, call, createAccessKey, startQuiet, type Json, useSeededEmulator } from "./helpers";
 
 let emu: Emulator;
 
-beforeAll(async () => {
-  ({ emu } = await startQuiet());
-});
-afterAll(() => emu.close());
-beforeEach(async () => {
-  await admin(emu, "POST", "/_admin/reset");
-});
+useSeededEmulator((started) => ({ emu } = started));
 
 async function newConnection(): Promise<Json> {
   const res = await asUser(emu, "POST", "/v1/connections", {

@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import type { Emulator } from "../../emulator/server";
-import { admin, asUser, call, startQuiet, type Json } from "./helpers";
+import { admin, asUser, call, type Json, useSeededEmulator } from "./helpers";
 
 let emu: Emulator;
 let logs: string[];
 
-beforeAll(async () => {
-  ({ emu, logs } = await startQuiet());
-});
-afterAll(() => emu.close());
-beforeEach(async () => {
-  await admin(emu, "POST", "/_admin/reset");
-});
+useSeededEmulator((started) => ({ emu, logs } = started));
 
 const SECRET = "sk-live-very-secret-value";
 

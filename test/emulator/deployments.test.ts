@@ -1,18 +1,12 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import type { Emulator } from "../../emulator/server";
-import { admin, asUser, call, eventually, startQuiet, type Json, type Res } from "./helpers";
+import { admin, asUser, call, eventually, type Json, type Res, useSeededEmulator } from "./helpers";
 
 let emu: Emulator;
 let logs: string[];
 
-beforeAll(async () => {
-  ({ emu, logs } = await startQuiet());
-});
-afterAll(() => emu.close());
-beforeEach(async () => {
-  await admin(emu, "POST", "/_admin/reset");
-});
+useSeededEmulator((started) => ({ emu, logs } = started));
 
 const deploy = (body: unknown, serviceId = emu.dynamiq.serviceId) =>
   asUser(emu, "POST", `/v1/services/${serviceId}/deploy`, body);

@@ -2,21 +2,15 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import type { Emulator } from "../../emulator/server";
 import { fernetDecrypt } from "../../emulator/routes/dypai";
-import { admin, call, startQuiet, type Json, type Res } from "./helpers";
+import { admin, call, startQuiet, type Json, type Res, useSeededEmulator } from "./helpers";
 
 let emu: Emulator;
 
-beforeAll(async () => {
-  ({ emu } = await startQuiet());
-});
-afterAll(() => emu.close());
-beforeEach(async () => {
-  await admin(emu, "POST", "/_admin/reset");
-});
+useSeededEmulator((started) => ({ emu } = started));
 
 function dy(method: string, path: string, json?: unknown, token?: string): Promise<Res> {
   return call(emu, method, `/dypai${path}`, { json, token: token ?? emu.dypai.token });

@@ -2,20 +2,14 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import type { Emulator } from "../../emulator/server";
-import { admin, call, eventually, startQuiet, type Json, type Res } from "./helpers";
+import { admin, call, eventually, startQuiet, type Json, type Res, useSeededEmulator } from "./helpers";
 
 let emu: Emulator;
 
-beforeAll(async () => {
-  ({ emu } = await startQuiet());
-});
-afterAll(() => emu.close());
-beforeEach(async () => {
-  await admin(emu, "POST", "/_admin/reset");
-});
+useSeededEmulator((started) => ({ emu } = started));
 
 const fcPath = (p: string) => `/flightcontrol${p}`;
 

@@ -1,3 +1,4 @@
+import { afterAll, beforeAll, beforeEach } from "vitest";
 import { startEmulator, type Emulator, type EmulatorOptions } from "../../emulator/server";
 
 // Response bodies are checked field by field in the tests; a loose type keeps them readable.
@@ -67,6 +68,23 @@ export async function startQuiet(opts: EmulatorOptions = {}): Promise<{ emu: Emu
   const logs: string[] = [];
   const emu = await startEmulator({ ...opts, log: (line) => logs.push(line) });
   return { emu, logs };
+}
+
+/**
+ * One quiet emulator for a test file, back at its seed before every test; `set` receives it (and its log) once
+ * it is up, and it is closed after the file.
+ */
+export function useSeededEmulator(set: (started: { emu: Emulator; logs: string[] }) => void): void {
+  let emu: Emulator | undefined;
+  beforeAll(async () => {
+    const started = await startQuiet();
+    emu = started.emu;
+    set(started);
+  });
+  afterAll(() => emu?.close());
+  beforeEach(async () => {
+    await admin(emu!, "POST", "/_admin/reset");
+  });
 }
 
 /** Creates an access key as the seeded user and returns the response body's data. */

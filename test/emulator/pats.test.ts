@@ -1,17 +1,11 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import type { Emulator } from "../../emulator/server";
-import { admin, asUser, call, createAccessKey, startQuiet } from "./helpers";
+import { admin, asUser, call, createAccessKey, useSeededEmulator } from "./helpers";
 
 let emu: Emulator;
 
-beforeAll(async () => {
-  ({ emu } = await startQuiet());
-});
-afterAll(() => emu.close());
-beforeEach(async () => {
-  await admin(emu, "POST", "/_admin/reset");
-});
+useSeededEmulator((started) => ({ emu } = started));
 
 describe("personal access tokens", () => {
   it("create returns 200 with the secret once; GET and list never return it", async () => {

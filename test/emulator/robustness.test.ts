@@ -1,20 +1,14 @@
 import * as net from "node:net";
 
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 
 import type { Emulator } from "../../emulator/server";
-import { admin, asUser, call, startQuiet } from "./helpers";
+import { admin, asUser, call, useSeededEmulator } from "./helpers";
 
 let emu: Emulator;
 let logs: string[];
 
-beforeAll(async () => {
-  ({ emu, logs } = await startQuiet());
-});
-afterAll(() => emu.close());
-beforeEach(async () => {
-  await admin(emu, "POST", "/_admin/reset");
-});
+useSeededEmulator((started) => ({ emu, logs } = started));
 
 const post = (
   raw: string | Uint8Array,
