@@ -28,11 +28,17 @@ export interface ServiceReference {
 
 /** The documented request body: every group optional. */
 export interface EnvVariablesBody {
+  /** Plain text variables, stored in Flightcontrol's database. */
   plainText?: Record<string, string>;
+  /** FC-managed secrets in AWS Parameter Store: name -> secret value. Secrets in state. */
   parameterStore?: Record<string, string>;
+  /** FC-managed secrets in AWS Secrets Manager: name -> secret value. Secrets in state. */
   secretsManager?: Record<string, string>;
+  /** References to parameters you manage: name -> parameter path (`/my-org/param`) or parameter ARN. */
   fromParameterStore?: Record<string, string>;
+  /** References to secrets you manage: name -> secret ARN. */
   fromSecretsManager?: Record<string, string>;
+  /** Values linked from other services: name -> `{ id: <service id>, value: <property> }`. */
   fromService?: Record<string, ServiceReference>;
 }
 

@@ -33,21 +33,10 @@ import {
 } from "../resource";
 import { failuresOf, typeName, userInputs } from "../validate";
 
-export interface ServiceEnvVariablesInputs {
+/** The six groups of the documented body (provider/clients/flightcontrol.ts), on one service. */
+export interface ServiceEnvVariablesInputs extends EnvVariablesBody {
   /** The Flightcontrol service the variables belong to; changing it replaces the resource. */
   serviceId: string;
-  /** Plain text variables, stored in Flightcontrol's database. */
-  plainText?: Record<string, string>;
-  /** FC-managed secrets in AWS Parameter Store: name -> secret value. Secrets in state. */
-  parameterStore?: Record<string, string>;
-  /** FC-managed secrets in AWS Secrets Manager: name -> secret value. Secrets in state. */
-  secretsManager?: Record<string, string>;
-  /** References to parameters you manage: name -> parameter path (`/my-org/param`) or parameter ARN. */
-  fromParameterStore?: Record<string, string>;
-  /** References to secrets you manage: name -> secret ARN. */
-  fromSecretsManager?: Record<string, string>;
-  /** Values linked from other services: name -> `{ id: <service id>, value: <property> }`. */
-  fromService?: Record<string, ServiceReference>;
   /** How long to wait for FC-managed secrets to be stored (default 300 s); customTimeouts do not reach here. */
   timeoutSeconds?: number;
 }
@@ -226,16 +215,13 @@ function sameEntry(a: Entry | undefined, b: Entry | undefined): boolean {
  * The group fields of a set of entries. A group with no names is left out, unless `shape` (the declaration the
  * state follows) has it: then it stays as `{}`, so that state and inputs keep the declaration's shape.
  */
-function groupsOf(
-  entries: Entries,
-  shape: ServiceEnvVariablesInputs,
-): Omit<ServiceEnvVariablesInputs, "serviceId" | "timeoutSeconds"> {
+function groupsOf(entries: Entries, shape: ServiceEnvVariablesInputs): EnvVariablesBody {
   const out: Partial<Record<FcGroup, Record<string, string | ServiceReference>>> = {};
   for (const g of FC_GROUPS) if (shape[g] !== undefined && shape[g] !== null) out[g] = {};
   for (const [name, e] of [...entries].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
     (out[e.group] ??= {})[name] = e.value;
   }
-  return out as Omit<ServiceEnvVariablesInputs, "serviceId" | "timeoutSeconds">;
+  return out as EnvVariablesBody;
 }
 
 function secretValuesOf(entries: Iterable<Entry>): string[] {
