@@ -44,16 +44,18 @@ export async function findInPages<T>(
   return found;
 }
 
-/** Every item that matches, across all pages. */
+/** Every item that matches, across all pages, or up to the first item for which `until` holds. */
 export async function collectPages<T>(
   fetch: PageFetcher<T>,
   match: (item: T) => boolean,
+  until: (item: T) => boolean = () => false,
   pageSize = MAX_PAGE_SIZE,
 ) {
   const out: T[] = [];
   await walkPages(
     fetch,
     (item) => {
+      if (until(item)) return true;
       if (match(item)) out.push(item);
     },
     pageSize,
@@ -65,21 +67,10 @@ export async function collectPages<T>(
  * Every item that matches among those created at or after `since`, on a list ordered newest first: the walk
  * stops at the first item created earlier, so it reads only the pages of the window.
  */
-export async function collectNewestSince<T extends { created_at?: string | null }>(
+export function collectNewestSince<T extends { created_at?: string | null }>(
   fetch: PageFetcher<T>,
   match: (item: T) => boolean,
   since: number,
-  pageSize = MAX_PAGE_SIZE,
 ) {
-  const out: T[] = [];
-  await walkPages(
-    fetch,
-    (item) => {
-      const t = item.created_at ? Date.parse(item.created_at) : NaN;
-      if (t < since) return true;
-      if (match(item)) out.push(item);
-    },
-    pageSize,
-  );
-  return out;
+  return collectPages(fetch, match, (item) => Date.parse(item.created_at ?? "") < since);
 }
