@@ -5,7 +5,7 @@ import { HttpError, validationError, type Route } from "./http";
 /** What a fault does. "Before" kinds answer without running the handler (nothing is committed). */
 export const FAULT_KINDS = [
   "latency", // wait `ms` before running the handler (or after it, with `after: true`), then answer normally
-  "status", // answer `status` (429 with Retry-After `retryAfter` seconds, or 500/502/503/504) without running the handler
+  "status", // answer `status` (401/403, 429 with Retry-After `retryAfter` seconds, or 500/502/503/504) without running the handler
   "reset", // destroy the connection before running the handler
   "commit_drop", // run the handler (the change is committed), then destroy the connection: the answer is lost
   "truncated", // run the handler, then send half of the body and close
@@ -32,7 +32,7 @@ export interface FaultRule {
   fired: number;
 }
 
-const STATUSES = new Set([429, 500, 502, 503, 504]);
+const STATUSES = new Set([401, 403, 429, 500, 502, 503, 504]);
 
 /** mulberry32: a small seeded generator, so a fraction of faults is reproducible. */
 function seeded(seed: number): () => number {
@@ -99,7 +99,7 @@ export class FaultTable {
     if (kind === "status") {
       const status = num("status", 100, 599);
       if (status === undefined || !STATUSES.has(status)) {
-        throw bad("status", "status must be one of 429, 500, 502, 503, 504");
+        throw bad("status", "status must be one of 401, 403, 429, 500, 502, 503, 504");
       }
       rule.status = status;
       const retryAfter = num("retryAfter", 0, 3600, false);
@@ -150,7 +150,8 @@ export function faultError(rule: FaultRule): HttpError {
       rule.retryAfter !== undefined ? { "retry-after": String(rule.retryAfter) } : {},
     );
   }
-  return new HttpError(status, status === 500 ? "internal_error" : "unavailable", "injected fault");
+  const code = { 401: "unauthorized", 403: "forbidden", 500: "internal_error" }[status] ?? "unavailable";
+  return new HttpError(status, code, "injected fault");
 }
 
 /** Removes `field` from the `data` object of a body (or from the body itself when it has no `data`). */

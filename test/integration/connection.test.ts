@@ -1,8 +1,18 @@
-// Connection end to end: the real Pulumi runtime and dynamic-provider host, driven by the engine harness,
-// against the Dynamiq emulator.
+// Connection end to end on the real Pulumi CLI (engine/stack.ts), against the Dynamiq emulator.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/server";
-import { Stack, admin, emulator, ops, program, requests, resetRequests, auditLeaks } from "../support";
+import {
+  Stack,
+  admin,
+  adminCall,
+  auditLeaks,
+  droppedByRefresh,
+  emulator,
+  ops,
+  program,
+  requests,
+  resetRequests,
+} from "../support";
 
 let emu: Emulator;
 let stack: Stack;
@@ -19,7 +29,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await emu?.close();
   // The secret-leak audit of this suite (test/support/leaks.ts): the figure is zero.
-  expect(auditLeaks("connection")).toEqual([]);
+  expect(await auditLeaks("connection")).toEqual([]);
 });
 
 const connections = async () =>
@@ -27,7 +37,7 @@ const connections = async () =>
     (c) => !c.is_system,
   );
 
-describe("Connection through the engine harness", () => {
+describe("Connection on the real engine", () => {
   let id: string;
 
   it("creates the connection with one API call and keeps secrets out of state, __provider and output", async () => {
@@ -40,9 +50,11 @@ describe("Connection through the engine harness", () => {
     expect(r.outputs.status).toBe("active");
     const [rec] = await connections();
     expect(rec).toMatchObject({ id, name: "test-openai", type: "dynamiq.connections.OpenAI" });
-    expect(stack.leaks([apiKey, emu.dynamiq.userPat])).toEqual([]);
+    expect(await stack.leaks([apiKey, emu.dynamiq.userPat])).toEqual([]);
     // The token was read at call time: the provider code in state is only a loader.
-    for (const text of stack.providerTexts()) {
+    const providers = await stack.providerTexts();
+    expect(providers).toHaveLength(1);
+    for (const text of providers) {
       expect(text).toContain('require("pulumi-dynamiq/provider")');
       expect(text.length).toBeLessThan(8 * 1024);
     }
@@ -63,7 +75,7 @@ describe("Connection through the engine harness", () => {
     expect(ops(r)).toEqual({ update: 1 });
     expect((await requests(emu)).routes).toEqual({ [`PUT /v1/connections/:id`]: 1 });
     expect(r.outputs.id).toBe(id);
-    expect(stack.leaks([apiKey, rotatedKey])).toEqual([]);
+    expect(await stack.leaks([apiKey, rotatedKey])).toEqual([]);
   });
 
   it("finds an out-of-band change on refresh, fails the CI drift check, and restores it on up", async () => {
@@ -73,8 +85,11 @@ describe("Connection through the engine harness", () => {
       patch: { config: { url: "https://rogue.example.com" } },
     });
     const check = await stack.run("preview", { refresh: true, expectNoChanges: true });
-    expect(check.exitCode).not.toBe(0);
-    expect(ops(check)).toEqual({ read: 1, update: 1 });
+    // The CLI's exit code for "no changes were expected but changes were proposed".
+    expect(check.exitCode, check.log).toBe(7);
+    expect(check.log).toContain("no changes were expected for preview but changes were proposed");
+    // The refresh took the tampered config into the (secret) state; the update puts the declared one back.
+    expect(ops(check)).toEqual({ update: 1 });
     await resetRequests(emu);
     const fix = await stack.run("up", { refresh: true });
     expect(fix.exitCode, fix.log).toBe(0);
@@ -104,14 +119,19 @@ describe("Connection through the engine harness", () => {
   });
 
   it("keeps state on 401 during refresh and drops it only on a confirmed 404", async () => {
-    const denied = await stack.run("refresh", { secrets: { "dynamiq:token": "dyn_pat_" + "x".repeat(64) } });
+    // `pulumi refresh` configures the provider from state, not from the stack config just changed, so the
+    // platform itself answers 401 here (as it does for a revoked token).
+    await admin(emu, "faults", { route: "GET /v1/connections/:id", kind: "status", status: 401 });
+    const denied = await stack.run("refresh");
+    await adminCall(emu, "DELETE", "faults");
     expect(denied.exitCode).not.toBe(0);
     expect(denied.log).toMatch(/401/);
-    expect(stack.resources().some((r) => r.id === id)).toBe(true);
+    expect((await stack.resources()).some((r) => r.id === id)).toBe(true);
     await admin(emu, "delete", { kind: "connection", id });
     const gone = await stack.run("refresh");
     expect(gone.exitCode, gone.log).toBe(0);
-    expect(stack.resources().some((r) => r.id === id)).toBe(false);
+    expect(droppedByRefresh(gone, "conn")).toBe(true);
+    expect((await stack.resources()).some((r) => r.id === id)).toBe(false);
     const again = await stack.run("up");
     expect(ops(again)).toEqual({ create: 1 });
     id = String(again.outputs.id);
@@ -137,6 +157,13 @@ describe("Connection through the engine harness", () => {
     expect(r.log).toMatch(/Personal Access Token/);
     expect(r.log).not.toContain(key);
     expect((await requests(emu)).total).toBe(0);
+    // Even a failed `up` records the stack config as the default provider's inputs, and refresh and destroy
+    // configure the provider from state. So the recovery is an `up` with the right token, which records it.
+    const refreshed = await stack.run("refresh");
+    expect(refreshed.log).toMatch(/Personal Access Token/);
+    const fixed = await stack.run("up", { secrets: { "dynamiq:token": emu.dynamiq.userPat } });
+    expect(fixed.exitCode, fixed.log).toBe(0);
+    expect(ops(fixed)).toEqual({ same: 1 });
   });
 
   it("explains a refused delete of a connection in use, then destroys", async () => {
@@ -144,11 +171,11 @@ describe("Connection through the engine harness", () => {
     const refused = await stack.run("destroy");
     expect(refused.exitCode).not.toBe(0);
     expect(refused.log).toMatch(/still in use/);
-    expect(stack.resources().some((r) => r.id === id)).toBe(true);
+    expect((await stack.resources()).some((r) => r.id === id)).toBe(true);
     await admin(emu, `connections/${id}/in-use`, { inUse: false });
     const r = await stack.run("destroy");
     expect(r.exitCode, r.log).toBe(0);
     expect(await connections()).toEqual([]);
-    expect(stack.leaks([apiKey, rotatedKey, emu.dynamiq.userPat])).toEqual([]);
+    expect(await stack.leaks([apiKey, rotatedKey, emu.dynamiq.userPat])).toEqual([]);
   });
 });

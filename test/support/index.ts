@@ -3,9 +3,11 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startEmulator, type Emulator } from "../../emulator/server";
-import { run, type RunOptions, type RunResult } from "../../harness/engine";
-import { decryptedResources } from "../../harness/state";
+import { GONE, ProjectStack, type RunOptions, type RunResult, type StateResource, type Verb } from "../../engine/stack";
 import { LeakAudit } from "./leaks";
+
+export type { RunResult, StateResource } from "../../engine/stack";
+export { GONE } from "../../engine/stack";
 
 export { LeakAudit } from "./leaks";
 
@@ -30,9 +32,9 @@ export function auditSecrets(...values: unknown[]): void {
 const SECRET_FIELD = /key|secret|password|token|credential|private/i;
 
 /** Secret values found in a stack's (decrypted) state: credential keys, secret config, secret env, stores. */
-function secretsInState(stack: Stack): void {
-  for (const r of stack.resources()) {
-    for (const props of [r.inputs, r.outputs] as Array<Record<string, unknown>>) {
+async function secretsInState(stack: Stack): Promise<void> {
+  for (const r of await stack.resources()) {
+    for (const props of [r.inputs ?? {}, r.outputs ?? {}]) {
       suiteAudit.add(props.key, props.value);
       for (const group of ["secretEnv", "parameterStore", "secretsManager"])
         suiteAudit.addValues(props[group]);
@@ -48,17 +50,11 @@ function secretsInState(stack: Stack): void {
  * every value registered with `auditSecrets`, searched in each stack's state file, `__provider` texts and printed
  * output, in every error message of a run, and in the emulator's log. Returns what was found (the figure is 0).
  */
-export function auditLeaks(suite: string, ...extra: unknown[]): string[] {
+export async function auditLeaks(suite: string, ...extra: unknown[]): Promise<string[]> {
   suiteAudit.suite = suite;
   suiteAudit.add(...extra);
-  for (const stack of suiteStacks) {
-    try {
-      secretsInState(stack);
-    } catch {
-      // a state file removed by the test itself
-    }
-  }
-  suiteStacks.forEach((stack, i) => suiteAudit.scanStack(stack, `stack ${i + 1}`));
+  for (const stack of suiteStacks) await secretsInState(stack);
+  for (const [i, stack] of suiteStacks.entries()) suiteAudit.scan(await stack.places(`stack ${i + 1}`));
   suiteAudit.scan({ "error messages": runErrors.join("\n"), "emulator log": emulatorLogs.join("\n") });
   console.log(
     `leak audit ${suiteAudit.suite}: ${suiteAudit.size} secrets, ${suiteAudit.scanned} places, ${suiteAudit.found.length} leaks`,
@@ -117,65 +113,83 @@ export function tempDir(prefix = "dynamiq-test-"): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** A stack: one program, one state file, and the stack config every run shares. */
+/** What a test run takes: the engine's run options plus stack config set for this run and kept after it. */
+export interface StackRunOptions extends RunOptions {
+  config?: Record<string, string>;
+  secrets?: Record<string, string>;
+}
+
+/**
+ * A stack of one program on the real Pulumi CLI (engine/stack.ts), with a file backend and PULUMI_HOME in a
+ * temporary folder of its own, and the stack config every run shares. Config given to a run is set with
+ * `pulumi config set` and so stays for later runs, as it would for a user.
+ */
 export class Stack {
-  readonly statePath: string;
   readonly outputs: string[] = [];
+  readonly workDir = tempDir("dynamiq-stack-");
+  private opened?: Promise<ProjectStack>;
+
   constructor(
     readonly programDir: string,
-    readonly base: Pick<RunOptions, "config" | "secrets">,
+    readonly base: { config?: Record<string, string>; secrets?: Record<string, string> },
   ) {
-    this.statePath = path.join(tempDir(), "stack.state.json");
     suiteStacks.push(this);
     suiteAudit.addValues(base.secrets);
   }
 
-  async run(verb: RunOptions["verb"], opts: Partial<RunOptions> = {}): Promise<RunResult> {
-    const r = await run({
-      verb,
-      programDir: this.programDir,
-      statePath: this.statePath,
-      ...opts,
-      config: { ...this.base.config, ...opts.config },
-      secrets: { ...this.base.secrets, ...opts.secrets },
-    });
+  /** The engine's stack, opened on first use. */
+  project(): Promise<ProjectStack> {
+    this.opened ??= ProjectStack.open({ programDir: this.programDir, workDir: this.workDir });
+    return this.opened;
+  }
+
+  async run(verb: Verb, opts: StackRunOptions = {}): Promise<RunResult> {
+    const { config, secrets, ...runOptions } = opts;
+    const stack = await this.project();
+    await stack.setConfig({ ...this.base.config, ...config }, { ...this.base.secrets, ...secrets });
+    suiteAudit.addValues(secrets);
+    const r = await stack.run(verb, runOptions);
     this.outputs.push(r.log);
-    suiteAudit.addValues(opts.secrets);
     runErrors.push(...r.errors);
     // Keys minted by this run are secrets from now on, even if a later destroy removes them from state.
-    try {
-      secretsInState(this);
-    } catch {
-      // no state yet
-    }
+    await secretsInState(this);
     return r;
   }
 
-  stateText(): string {
-    return fs.existsSync(this.statePath) ? fs.readFileSync(this.statePath, "utf8") : "";
+  /** The resources in state, secrets decrypted (`pulumi stack export --show-secrets`). */
+  async resources(): Promise<StateResource[]> {
+    if (!this.opened) return [];
+    return (await (await this.opened).exportState(true)).deployment.resources ?? [];
   }
 
-  resources() {
-    return fs.existsSync(this.statePath) ? decryptedResources(this.statePath) : [];
+  /** What the state holds as stored: `pulumi stack export` and every file the CLI wrote for the stack. */
+  async stateText(): Promise<string> {
+    if (!this.opened) return "";
+    const stack = await this.opened;
+    return `${JSON.stringify(await stack.exportState(false))}\n${stack.storedText()}`;
   }
 
   /** The `__provider` text of every resource, decrypted if the runtime marked it secret. */
-  providerTexts(): string[] {
-    return this.resources()
-      .map((r) => (r.inputs as Record<string, unknown> | undefined)?.__provider)
+  async providerTexts(): Promise<string[]> {
+    return (await this.resources())
+      .map((r) => r.inputs?.__provider)
       .filter((p): p is string => typeof p === "string");
   }
 
-  /** Every secret found in plaintext in the state file, the `__provider` texts or anything printed. */
-  leaks(secrets: string[]): string[] {
-    const places = {
-      state: this.stateText(),
-      provider: this.providerTexts().join("\n"),
-      output: this.outputs.join("\n"),
+  /** The places a secret must never appear in plaintext, by name. */
+  async places(label = "stack"): Promise<Record<string, string>> {
+    return {
+      [`${label} state`]: await this.stateText(),
+      [`${label} __provider`]: (await this.providerTexts()).join("\n"),
+      [`${label} output`]: this.outputs.join("\n"),
     };
+  }
+
+  /** Every secret found in plaintext in the stored state, the `__provider` texts or anything printed. */
+  async leaks(secrets: string[]): Promise<string[]> {
     const found: string[] = [];
     for (const s of secrets)
-      for (const [where, text] of Object.entries(places))
+      for (const [where, text] of Object.entries(await this.places()))
         if (text.includes(s)) found.push(`${where}: ${s.slice(0, 6)}…`);
     return found;
   }
@@ -269,7 +283,17 @@ export async function heldKeys(
   };
 }
 
-/** The step of one resource in a run, the refresh ("read") steps left out. */
+/** The step of one resource in a run, the refresh steps left out. */
 export function stepOf(r: RunResult, name: string) {
-  return r.steps.find((s) => s.name === name && s.op !== "read");
+  return r.steps.find((s) => s.name === name && s.op !== "refresh");
+}
+
+/** The refresh step of one resource: a refresh that found a difference, or found the resource gone. */
+export function refreshOf(r: RunResult, name: string) {
+  return r.steps.find((s) => s.name === name && s.op === "refresh");
+}
+
+/** True when the run's refresh found the resource gone and dropped it from state. */
+export function droppedByRefresh(r: RunResult, name: string): boolean {
+  return refreshOf(r, name)?.diffs?.includes(GONE) ?? false;
 }

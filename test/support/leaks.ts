@@ -1,15 +1,8 @@
 // The secret-leak audit every scenario suite runs: collect each secret value the suite used (tokens, keys,
 // secret env values, secret connection fields, Flightcontrol and DYPAI secrets), then scan every place text leaves
-// the provider: the state file (secrets inside Pulumi's envelopes are ciphertext, so plaintext anywhere in the
-// file is a leak), every `__provider` text, everything the harness, program and provider host printed, every
-// error message, and the emulator's log. The figure is the number of (secret, place) pairs found: zero.
-
-/** What a Stack (test/support) offers to the audit. */
-export interface AuditedStack {
-  stateText(): string;
-  providerTexts(): string[];
-  readonly outputs: string[];
-}
+// the provider: the stored state (`pulumi stack export` and every file of the file backend; secrets inside
+// Pulumi's envelopes are ciphertext, so plaintext anywhere is a leak), every `__provider` text, everything the
+// Pulumi CLI printed (which carries the provider host's output), every error message, and the emulator's log. The figure is the number of (secret, place) pairs found: zero.
 
 export class LeakAudit {
   private readonly secrets = new Set<string>();
@@ -49,14 +42,5 @@ export class LeakAudit {
     }
     this.found.push(...found);
     return found;
-  }
-
-  /** The state file, the `__provider` texts and everything printed by the stack's runs. */
-  scanStack(stack: AuditedStack, label = "stack"): string[] {
-    return this.scan({
-      [`${label} state`]: stack.stateText(),
-      [`${label} __provider`]: stack.providerTexts().join("\n"),
-      [`${label} output`]: stack.outputs.join("\n"),
-    });
   }
 }
