@@ -61,6 +61,11 @@ export interface RunOptions {
   expectNoChanges?: boolean;
   /** `--diff`: show property-level diffs in the printed output. */
   diff?: boolean;
+  /**
+   * `--run-program` for refresh and destroy: run the program, so the providers are configured from the current
+   * stack config instead of the config the last `up` recorded in state.
+   */
+  runProgram?: boolean;
   parallel?: number;
   /** Extra environment for this run's CLI and, through it, the provider host. */
   env?: Record<string, string>;
@@ -167,14 +172,28 @@ export class ProjectStack {
     Object.assign(this.workspace.envVars, opts.env);
     try {
       if (verb === "up") {
-        const r = await this.stack.up({ ...common, refresh: opts.refresh, expectNoChanges: opts.expectNoChanges, diff: opts.diff });
+        const r = await this.stack.up({
+          ...common,
+          refresh: opts.refresh,
+          expectNoChanges: opts.expectNoChanges,
+          diff: opts.diff,
+        });
         ({ outputs, secretOutputs } = plainOutputs(r.outputs));
       } else if (verb === "preview") {
-        await this.stack.preview({ ...common, refresh: opts.refresh, expectNoChanges: opts.expectNoChanges, diff: opts.diff });
+        await this.stack.preview({
+          ...common,
+          refresh: opts.refresh,
+          expectNoChanges: opts.expectNoChanges,
+          diff: opts.diff,
+        });
       } else if (verb === "refresh") {
-        await this.stack.refresh({ ...common, expectNoChanges: opts.expectNoChanges });
+        await this.stack.refresh({
+          ...common,
+          expectNoChanges: opts.expectNoChanges,
+          runProgram: opts.runProgram,
+        });
       } else {
-        await this.stack.destroy({ ...common, refresh: opts.refresh });
+        await this.stack.destroy({ ...common, refresh: opts.refresh, runProgram: opts.runProgram });
       }
     } catch (e) {
       exitCode = commandExitCode(e);
@@ -292,7 +311,8 @@ export function fromEvents(events: EngineEvent[]): Pick<RunResult, "steps" | "ch
     // A refresh is announced as `refresh`; its outcome is `refresh` again, or `delete` when it found the
     // resource gone. Both are one refresh step.
     const refreshKey = `${meta.urn} refresh`;
-    const isRefresh = meta.op === "refresh" || (meta.op === "delete" && e.resOutputsEvent && steps.has(refreshKey));
+    const isRefresh =
+      meta.op === "refresh" || (meta.op === "delete" && e.resOutputsEvent && steps.has(refreshKey));
     const op = isRefresh ? "refresh" : STEP_OPS.get(meta.op);
     if (!op) continue; // the halves of a replacement fold into its `replace` step
     const key = `${meta.urn} ${op}`;

@@ -6,6 +6,8 @@ import {
   Stack,
   admin,
   api,
+  checkFailure,
+  droppedByRefresh,
   emulator,
   ops,
   program,
@@ -39,7 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await emu?.close();
   // The secret-leak audit of this suite (test/support/leaks.ts): the figure is zero.
-  expect(auditLeaks("tokens-and-adoption")).toEqual([]);
+  expect(await auditLeaks("tokens-and-adoption")).toEqual([]);
 });
 
 describe("PersonalAccessToken", () => {
@@ -50,16 +52,17 @@ describe("PersonalAccessToken", () => {
     );
     const r = await stack.run("up");
     expect(r.exitCode, r.log).toBe(0);
-    const first = stack.resources().find((x) => x.id === r.outputs.patId)!.outputs.key as string;
+    const first = (await stack.resources()).find((x) => x.id === r.outputs.patId)!.outputs!.key as string;
     expect(first).toMatch(/^dyn_pat_/);
     expect(await status(first)).toBe(200);
     const rotated = await stack.run("up", { config: { patTrigger: "2026-q4" } });
     expect(rotated.exitCode, rotated.log).toBe(0);
     expect(stepOf(rotated, "pat")).toMatchObject({ op: "replace", replaces: ["rotation.trigger"] });
-    const second = stack.resources().find((x) => x.id === rotated.outputs.patId)!.outputs.key as string;
+    const second = (await stack.resources()).find((x) => x.id === rotated.outputs.patId)!.outputs!
+      .key as string;
     expect(await status(first)).toBe(401);
     expect(await status(second)).toBe(200);
-    expect(stack.leaks([first, second])).toEqual([]);
+    expect(await stack.leaks([first, second])).toEqual([]);
     expect((await stack.run("destroy")).exitCode).toBe(0);
     expect(await status(second)).toBe(401);
   });
@@ -86,7 +89,7 @@ describe("PersonalAccessToken", () => {
       patch: { name: "renamed-by-hand" },
     });
     const drift = await stack.run("preview", { refresh: true, expectNoChanges: true });
-    expect(drift.exitCode).toBe(2);
+    expect(drift.exitCode, drift.log).toBe(7);
     expect(stepOf(drift, "pat")).toMatchObject({ op: "replace", replaces: ["name"] });
     expect(stepOf(drift, "key")).toMatchObject({ op: "replace", replaces: ["name"] });
     const fixed = await stack.run("up", { refresh: true });
@@ -94,11 +97,12 @@ describe("PersonalAccessToken", () => {
     await api(emu, "DELETE", `/v1/personal-access-tokens/${fixed.outputs.patId}`);
     const gone = await stack.run("refresh");
     expect(gone.exitCode, gone.log).toBe(0);
-    expect(stack.resources().some((x) => x.id === fixed.outputs.patId)).toBe(false);
+    expect(droppedByRefresh(gone, "pat")).toBe(true);
+    expect((await stack.resources()).some((x) => x.id === fixed.outputs.patId)).toBe(false);
     await resetRequests(emu);
     const bad = await stack.run("up", { config: { patName: "ends with space " } });
     expect(bad.exitCode).not.toBe(0);
-    expect(bad.log).toMatch(/name: must start and end with a letter or digit/);
+    expect(bad.log).toMatch(checkFailure("name", "must start and end with a letter or digit"));
     expect((await requests(emu)).total).toBe(0);
     expect((await stack.run("destroy")).exitCode).toBe(0);
   });
@@ -149,7 +153,8 @@ describe("PersonalAccessToken", () => {
     expect(rotate.log).toMatch(/is the credential this provider is using/);
     expect(rotate.log).not.toContain(own.key);
     expect(await status(own.key)).toBe(200);
-    const fresh = stack.resources().find((x) => x.id === rotate.outputs.patId)!.outputs.key as string;
+    const fresh = (await stack.resources()).find((x) => x.id === rotate.outputs.patId)!.outputs!
+      .key as string;
     expect(fresh).toMatch(/^dyn_pat_/);
 
     const finish = await stack.run("up", {
@@ -159,10 +164,20 @@ describe("PersonalAccessToken", () => {
     expect(finish.exitCode, finish.log).toBe(0);
     expect(await status(own.key)).toBe(401);
     expect(await status(fresh)).toBe(200);
-    expect(stack.resources().filter((x) => x.type.endsWith("PersonalAccessToken"))).toHaveLength(1);
-    expect((await stack.run("destroy", { secrets: { "dynamiq:token": emu.dynamiq.userPat } })).exitCode).toBe(
-      0,
-    );
+    expect((await stack.resources()).filter((x) => x.type.endsWith("PersonalAccessToken"))).toHaveLength(1);
+    // The stack's own token is now `fresh`, recorded in state by that up. A plain destroy configures the
+    // provider from state, so revoking `fresh` is refused like any revocation of the provider's own credential.
+    const refused = await stack.run("destroy", { secrets: { "dynamiq:token": emu.dynamiq.userPat } });
+    expect(refused.exitCode).not.toBe(0);
+    expect(refused.log).toMatch(/is the credential this provider is using/);
+    expect(await status(fresh)).toBe(200);
+    // `--run-program` configures it from the stack config instead: another PAT, which may revoke `fresh`.
+    const destroyed = await stack.run("destroy", {
+      secrets: { "dynamiq:token": emu.dynamiq.userPat },
+      runProgram: true,
+    });
+    expect(destroyed.exitCode, destroyed.log).toBe(0);
+    expect(await status(fresh)).toBe(401);
   });
 });
 
@@ -183,7 +198,7 @@ describe("adoption", () => {
     expect(r.outputs.keyId).toBe(existing.id);
     expect((await requests(emu)).routes).toEqual({ "GET /v1/access-keys/:id": 1 });
     // The secret was shown once, to whoever created the key: it cannot be recovered.
-    expect(stack.resources().find((x) => x.id === existing.id)?.outputs.key).toBeUndefined();
+    expect((await stack.resources()).find((x) => x.id === existing.id)?.outputs?.key).toBeUndefined();
     const wrongScope = new Stack(
       program("credentials"),
       base({ deploy: "false", scope: "org", keyName: "legacy-key", adoptKeyId: existing.id }),
@@ -294,13 +309,13 @@ describe("Connection, finished", () => {
     const unwatched = await make("unwatched", "false");
     await resetRequests(emu);
     const drift = await watched.run("preview", { refresh: true, expectNoChanges: true });
-    expect(drift.exitCode).toBe(2);
+    expect(drift.exitCode, drift.log).toBe(7);
     expect(ops(drift)).toMatchObject({ update: 1 });
     expect((await requests(emu)).routes).toEqual({
       "GET /v1/connections/:id": 1,
       "POST /v1/connections/:id/credentials": 1,
     });
-    expect(watched.leaks(["sk-rotated-by-hand", "sk-declared-value"])).toEqual([]);
+    expect(await watched.leaks(["sk-rotated-by-hand", "sk-declared-value"])).toEqual([]);
     const quiet = await unwatched.run("preview", { refresh: true, expectNoChanges: true });
     expect(quiet.exitCode, quiet.log).toBe(0);
     const fix = await watched.run("up", { refresh: true });

@@ -3,7 +3,14 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { startEmulator, type Emulator } from "../../emulator/server";
-import { GONE, ProjectStack, type RunOptions, type RunResult, type StateResource, type Verb } from "../../engine/stack";
+import {
+  GONE,
+  ProjectStack,
+  type RunOptions,
+  type RunResult,
+  type StateResource,
+  type Verb,
+} from "../../engine/stack";
 import { LeakAudit } from "./leaks";
 
 export type { RunResult, StateResource } from "../../engine/stack";
@@ -281,6 +288,15 @@ export async function heldKeys(
     flightcontrol: fc.variables[variable]?.value,
     dypai: dy.secrets[variable]?.value,
   };
+}
+
+/**
+ * The engine's report of a check failure: `property <path> value {<value, secrets redacted>} has a problem:
+ * <reason>`, for the property path and rule our `check` returned.
+ */
+export function checkFailure(property: string, rule: string): RegExp {
+  const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  return new RegExp(`property ${escape(property)} value \\{.*\\} has a problem: ${escape(rule)}`);
 }
 
 /** The step of one resource in a run, the refresh steps left out. */
