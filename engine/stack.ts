@@ -308,8 +308,7 @@ export function fromEvents(events: EngineEvent[]): Pick<RunResult, "steps" | "ch
     if (e.diagnosticEvent?.severity === "error") errors.push(e.diagnosticEvent.message.trim());
     const meta = (e.resourcePreEvent ?? e.resOutputsEvent ?? e.resOpFailedEvent)?.metadata;
     if (!meta) continue;
-    // A refresh is announced as `refresh`; its outcome is `refresh` again, or `delete` when it found the
-    // resource gone. Both are one refresh step.
+    // A refresh is announced as `refresh` and ends as `refresh` or `delete`: one refresh step.
     const refreshKey = `${meta.urn} refresh`;
     const isRefresh =
       meta.op === "refresh" || (meta.op === "delete" && e.resOutputsEvent && steps.has(refreshKey));
@@ -323,8 +322,11 @@ export function fromEvents(events: EngineEvent[]): Pick<RunResult, "steps" | "ch
     }
     if (op === "replace" && meta.keys?.length) step.replaces = meta.keys;
     if (meta.diffs?.length) step.diffs = meta.diffs;
+    // A refresh that found the resource gone ends as `delete` in `pulumi refresh`, and as `refresh` with no
+    // new state in `up --refresh` and `preview --refresh`.
     if (isRefresh && e.resOutputsEvent)
-      step.diffs = meta.op === "delete" ? [GONE] : changedKeys(meta.old?.outputs, meta.new?.outputs);
+      step.diffs =
+        meta.op === "delete" || !meta.new ? [GONE] : changedKeys(meta.old?.outputs, meta.new.outputs);
     if (e.resOpFailedEvent) step.failed = true;
   }
   // A refresh that found nothing different is not worth listing.

@@ -1,8 +1,20 @@
-// DYPAI BackendSecret end to end: the real Pulumi runtime and dynamic-provider host, driven by the engine
-// harness, against the emulator's DYPAI API.
+// DYPAI BackendSecret end to end on the real Pulumi CLI, against the emulator's DYPAI API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/server";
-import { Stack, admin, emulator, ops, program, requests, resetRequests, auditLeaks } from "../support";
+import {
+  Stack,
+  admin,
+  adminCall,
+  auditLeaks,
+  checkFailure,
+  droppedByRefresh,
+  emulator,
+  ops,
+  program,
+  refreshOf,
+  requests,
+  resetRequests,
+} from "../support";
 
 let emu: Emulator;
 let stack: Stack;
@@ -50,10 +62,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await emu?.close();
   // The secret-leak audit of this suite (test/support/leaks.ts): the figure is zero.
-  expect(auditLeaks("dypai")).toEqual([]);
+  expect(await auditLeaks("dypai")).toEqual([]);
 });
 
-describe("BackendSecret through the engine harness", () => {
+describe("BackendSecret on the real engine", () => {
   it("creates the secret with one PUT; the value is encrypted on the platform and secret in state", async () => {
     await resetRequests(emu);
     const r = await run("up");
@@ -62,10 +74,11 @@ describe("BackendSecret through the engine harness", () => {
     expect((await requests(emu)).routes).toEqual({ [PUT]: 1 });
     expect(r.outputs.id).toBe(`${engine}/SIGNING_KEY`);
     expect((await stored()).SIGNING_KEY).toMatchObject({ value: v1, version: r.outputs.version });
-    expect(stack.leaks(allSecrets())).toEqual([]);
-    const res = stack.resources().find((x) => x.type === "pulumi-nodejs:dynamic/dypai:BackendSecret");
-    expect(res?.outputs.value).toBe(v1);
-    for (const text of stack.providerTexts()) expect(text).toContain('require("pulumi-dynamiq/provider")');
+    expect(await stack.leaks(allSecrets())).toEqual([]);
+    const res = (await stack.resources()).find((x) => x.type === "pulumi-nodejs:dynamic/dypai:BackendSecret");
+    expect(res?.outputs?.value).toBe(v1);
+    for (const text of await stack.providerTexts())
+      expect(text).toContain('require("pulumi-dynamiq/provider")');
   });
 
   it("makes no API call on a no-op up", async () => {
@@ -84,14 +97,15 @@ describe("BackendSecret through the engine harness", () => {
     expect(ops(r)).toEqual({ update: 1 });
     expect((await requests(emu)).routes).toEqual({ [PUT]: 1 });
     expect((await stored()).SIGNING_KEY.value).toBe(v2);
-    expect(stack.leaks(allSecrets())).toEqual([]);
+    expect(await stack.leaks(allSecrets())).toEqual([]);
   });
 
   it("finds an overwrite out of band by its version (CI drift check fails) and writes the value again", async () => {
     await admin(emu, `dypai/engines/${engine}/secrets/SIGNING_KEY`, { value: "set-by-hand" });
     const check = await run("preview", { refresh: true, expectNoChanges: true });
-    expect(check.exitCode).not.toBe(0);
-    expect(ops(check)).toEqual({ read: 1, update: 1 });
+    expect(check.exitCode, check.log).toBe(7);
+    expect(ops(check)).toEqual({ refresh: 1, update: 1 });
+    expect(refreshOf(check, "first")?.diffs).toEqual(["platformVersion"]);
     expect(check.log).not.toContain("set-by-hand");
     const fix = await run("up", { refresh: true });
     expect(fix.exitCode, fix.log).toBe(0);
@@ -104,18 +118,19 @@ describe("BackendSecret through the engine harness", () => {
     await adminDelete(`dypai/engines/${engine}/secrets/SIGNING_KEY`);
     const r = await run("up", { refresh: true });
     expect(r.exitCode, r.log).toBe(0);
-    expect(ops(r)).toEqual({ read: 1, create: 1 });
+    expect(ops(r)).toEqual({ refresh: 1, create: 1 });
+    expect(droppedByRefresh(r, "first")).toBe(true);
     expect((await stored()).SIGNING_KEY.value).toBe(v2);
   });
 
   it("keeps state when the token is refused (401 is not 'gone')", async () => {
-    const r = await stack.run("refresh", {
-      config: { engineId: engine, name: declared.name, secondName: "" },
-      secrets: { value: declared.value, secondValue: "unused", "dypai:token": "dypai_revoked_token_value" },
-    });
+    // `pulumi refresh` configures the provider from state, so the platform itself refuses the token here.
+    await admin(emu, "faults", { route: GET, kind: "status", status: 401 });
+    const r = await run("refresh");
+    await adminCall(emu, "DELETE", "faults");
     expect(r.exitCode).not.toBe(0);
     expect(r.log).toMatch(/401/);
-    expect(stack.resources().some((x) => x.id === `${engine}/SIGNING_KEY`)).toBe(true);
+    expect((await stack.resources()).some((x) => x.id === `${engine}/SIGNING_KEY`)).toBe(true);
   });
 
   it("a rename replaces create-before-delete: the new name is written, the old one (still ours) deleted", async () => {
@@ -169,8 +184,10 @@ describe("BackendSecret through the engine harness", () => {
       secrets: { value: "", secondValue: declared.secondValue },
     });
     expect(r.exitCode).not.toBe(0);
-    expect(r.log).toContain("name: must be a secret name usable as ${ secrets.NAME }");
-    expect(r.log).toContain("value: must not be empty");
+    expect(r.log).toMatch(checkFailure("name", "must be a secret name usable as ${ secrets.NAME }"));
+    // The engine quotes the value of a failing property, but redacts a secret one.
+    expect(r.log).toMatch(checkFailure("value", "must not be empty"));
+    expect(r.log).toContain("property value value {[secret]} has a problem");
     expect((await requests(emu)).total).toBe(0);
   });
 
@@ -182,6 +199,6 @@ describe("BackendSecret through the engine harness", () => {
     const s = await stored();
     expect(Object.keys(s)).toEqual(["SIGNING_KEY_V2"]);
     expect(s.SIGNING_KEY_V2.value).toBe("rotated-by-hand");
-    expect(stack.leaks(allSecrets())).toEqual([]);
+    expect(await stack.leaks(allSecrets())).toEqual([]);
   });
 });

@@ -1,8 +1,18 @@
-// Flightcontrol ServiceEnvVariables end to end: the real Pulumi runtime and dynamic-provider host, driven by the
-// engine harness, against the emulator's Flightcontrol API.
+// Flightcontrol ServiceEnvVariables end to end on the real Pulumi CLI, against the emulator's Flightcontrol API.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/server";
-import { Stack, admin, emulator, ops, program, requests, resetRequests, auditLeaks } from "../support";
+import {
+  Stack,
+  admin,
+  auditLeaks,
+  checkFailure,
+  emulator,
+  ops,
+  program,
+  refreshOf,
+  requests,
+  resetRequests,
+} from "../support";
 
 let emu: Emulator;
 let stack: Stack;
@@ -90,10 +100,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await emu?.close();
   // The secret-leak audit of this suite (test/support/leaks.ts): the figure is zero.
-  expect(auditLeaks("flightcontrol")).toEqual([]);
+  expect(await auditLeaks("flightcontrol")).toEqual([]);
 });
 
-describe("ServiceEnvVariables through the engine harness", () => {
+describe("ServiceEnvVariables on the real engine", () => {
   it("creates every group with one POST, waits for the FC-managed secrets, keeps secrets out of plaintext", async () => {
     declare(baseline());
     await resetRequests(emu);
@@ -118,13 +128,13 @@ describe("ServiceEnvVariables through the engine harness", () => {
       REDIS_URL: { group: "fromService", value: { id: "credisservice", value: "connectionString" } },
       SET_ELSEWHERE: { value: "keep-me" },
     });
-    expect(stack.leaks(allSecrets())).toEqual([]);
+    expect(await stack.leaks(allSecrets())).toEqual([]);
     // The secrets are in state, encrypted: decrypting gives back what the service holds.
-    const res = stack
-      .resources()
-      .find((x) => x.type === "pulumi-nodejs:dynamic/flightcontrol:ServiceEnvVariables");
-    expect(res?.outputs.parameterStore).toEqual({ DB_PASSWORD: dbPw });
-    for (const text of stack.providerTexts()) {
+    const res = (await stack.resources()).find(
+      (x) => x.type === "pulumi-nodejs:dynamic/flightcontrol:ServiceEnvVariables",
+    );
+    expect(res?.outputs?.parameterStore).toEqual({ DB_PASSWORD: dbPw });
+    for (const text of await stack.providerTexts()) {
       expect(text).toContain('require("pulumi-dynamiq/provider")');
       expect(text).toContain("ServiceEnvVariables");
     }
@@ -158,7 +168,7 @@ describe("ServiceEnvVariables through the engine harness", () => {
     expect(env.DB_PASSWORD.value).toBe(dbPw2);
     expect(env.LOG_LEVEL).toBeUndefined();
     expect(env.SET_ELSEWHERE.value).toBe("keep-me");
-    expect(stack.leaks(allSecrets())).toEqual([]);
+    expect(await stack.leaks(allSecrets())).toEqual([]);
   });
 
   it("moving a name to another group is an update", async () => {
@@ -181,9 +191,10 @@ describe("ServiceEnvVariables through the engine harness", () => {
     await admin(emu, `flightcontrol/services/${svc}/env/PORT`, { value: "1234" });
     await admin(emu, `flightcontrol/services/${svc}/env/DB_PASSWORD`, { value: "changed-by-hand" });
     const check = await run("preview", { refresh: true, expectNoChanges: true });
-    expect(check.exitCode).not.toBe(0);
-    // The refresh reads the drift, the plan updates in place.
-    expect(ops(check)).toEqual({ read: 1, update: 1 });
+    expect(check.exitCode, check.log).toBe(7);
+    // The refresh reads the drift (the secret one too, though it does not show), the plan updates in place.
+    expect(ops(check)).toEqual({ refresh: 1, update: 1 });
+    expect(refreshOf(check, "vars")?.diffs).toEqual(["changedOutOfBand", "plainText"]);
     expect(check.log).not.toContain("changed-by-hand");
     await resetRequests(emu);
     const fix = await run("up", { refresh: true });
@@ -199,7 +210,7 @@ describe("ServiceEnvVariables through the engine harness", () => {
   it("puts back a variable deleted out of band", async () => {
     await adminDelete(`flightcontrol/services/${svc}/env/REDIS_URL`);
     const check = await run("preview", { refresh: true, expectNoChanges: true });
-    expect(check.exitCode).not.toBe(0);
+    expect(check.exitCode, check.log).toBe(7);
     const fix = await run("up", { refresh: true });
     expect(fix.exitCode, fix.log).toBe(0);
     expect((await envOf()).REDIS_URL).toMatchObject({ group: "fromService" });
@@ -219,10 +230,10 @@ describe("ServiceEnvVariables through the engine harness", () => {
     const env = await envOf();
     expect(env.DB_PASSWORD.value).toBe(dbPw2);
     expect(env.PORT.value).toBe("8081");
-    const state = stack.resources().find((x) => x.type.endsWith(":ServiceEnvVariables"))!;
-    expect(state.outputs.parameterStore).toEqual({ DB_PASSWORD: dbPw2, API_SECRET: apiSecret });
-    expect(state.outputs.plainText).toEqual({ PORT: "8081" });
-    expect(stack.leaks(allSecrets())).toEqual([]);
+    const state = (await stack.resources()).find((x) => x.type.endsWith(":ServiceEnvVariables"))!;
+    expect(state.outputs?.parameterStore).toEqual({ DB_PASSWORD: dbPw2, API_SECRET: apiSecret });
+    expect(state.outputs?.plainText).toEqual({ PORT: "8081" });
+    expect(await stack.leaks(allSecrets())).toEqual([]);
     // The next up writes what is missing, and only that.
     await resetRequests(emu);
     const again = await run("up");
@@ -243,15 +254,15 @@ describe("ServiceEnvVariables through the engine harness", () => {
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(r.log).toMatch(/not stored within 1 s: DB_PASSWORD/);
     expect(r.log).toMatch(/run=[0-9a-f-]{36}/);
-    const state = stack.resources().find((x) => x.type.endsWith(":ServiceEnvVariables"))!;
-    expect((state.outputs.parameterStore as Record<string, string>).DB_PASSWORD).toBe(dbPw3);
+    const state = (await stack.resources()).find((x) => x.type.endsWith(":ServiceEnvVariables"))!;
+    expect((state.outputs?.parameterStore as Record<string, string>).DB_PASSWORD).toBe(dbPw3);
     // With a normal run time, the next up finishes the job.
     await admin(emu, `flightcontrol/services/${svc}/async-delay`, { ms: 30 });
     declare(next);
     const again = await run("up");
     expect(again.exitCode, again.log).toBe(0);
     expect((await envOf()).DB_PASSWORD.value).toBe(dbPw4);
-    expect(stack.leaks(allSecrets())).toEqual([]);
+    expect(await stack.leaks(allSecrets())).toEqual([]);
   });
 
   it("a name handed from one resource to another in one up survives the first one's removal of it", async () => {
@@ -302,10 +313,10 @@ describe("ServiceEnvVariables through the engine harness", () => {
     await resetRequests(emu);
     const r = await run("up");
     expect(r.exitCode).not.toBe(0);
-    expect(r.log).toContain("plainText.1BAD: must be a valid variable name");
-    expect(r.log).toContain("parameterStore.DB_PASSWORD: is also declared in plainText");
-    expect(r.log).toContain("fromService.REDIS_URL: needs id");
-    expect(r.log).toContain("fromSecretsManager.S: must be a Secrets Manager secret ARN");
+    expect(r.log).toMatch(checkFailure("plainText.1BAD", "must be a valid variable name"));
+    expect(r.log).toMatch(checkFailure("parameterStore.DB_PASSWORD", "is also declared in plainText"));
+    expect(r.log).toMatch(checkFailure("fromService.REDIS_URL", "needs id"));
+    expect(r.log).toMatch(checkFailure("fromSecretsManager.S", "must be a Secrets Manager secret ARN"));
     expect(r.log).not.toContain(dbPw4);
     expect((await requests(emu)).total).toBe(0);
     declared.config = good.config;
@@ -320,6 +331,6 @@ describe("ServiceEnvVariables through the engine harness", () => {
     expect(ops(r)).toEqual({ delete: 1 });
     expect(Object.keys(await envOf(svc))).toEqual(["NOT_OURS"]);
     expect(Object.keys(await envOf(original))).toEqual(["SET_ELSEWHERE"]);
-    expect(stack.leaks(allSecrets())).toEqual([]);
+    expect(await stack.leaks(allSecrets())).toEqual([]);
   });
 });
