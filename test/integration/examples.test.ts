@@ -12,7 +12,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await emu?.close();
   // The secret-leak audit of this suite (test/support/leaks.ts): the figure is zero.
-  expect(auditLeaks("examples")).toEqual([]);
+  expect(await auditLeaks("examples")).toEqual([]);
 });
 
 describe("examples", () => {
@@ -36,7 +36,7 @@ describe("examples", () => {
     expect(ops(up)).toEqual({ create: 4 });
     const again = await stack.run("preview", { refresh: true, expectNoChanges: true });
     expect(again.exitCode, again.log).toBe(0);
-    expect(stack.leaks([d.userPat, "sk-example-openai", "example-db-password"])).toEqual([]);
+    expect(await stack.leaks([d.userPat, "sk-example-openai", "example-db-password"])).toEqual([]);
     expect((await stack.run("destroy")).exitCode).toBe(0);
   });
 

@@ -12,7 +12,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await emu?.close();
   // The secret-leak audit of this suite (test/support/leaks.ts): the figure is zero.
-  expect(auditLeaks("multi-platform")).toEqual([]);
+  expect(await auditLeaks("multi-platform")).toEqual([]);
 });
 
 describe("examples/multi-platform", () => {
@@ -49,7 +49,7 @@ describe("examples/multi-platform", () => {
     await admin(emu, "age", { kind: "access_key", id: up.outputs.keyId, days: 31 });
     const preview = await stack.run("preview", { refresh: true });
     const planned = Object.fromEntries(
-      preview.steps.filter((s) => s.op !== "read").map((s) => [s.name, s.op]),
+      preview.steps.filter((s) => s.op !== "refresh").map((s) => [s.name, s.op]),
     );
     expect(planned).toMatchObject({
       "backend-key": "replace",
@@ -86,7 +86,7 @@ describe("examples/multi-platform", () => {
     expect(await keyWorks(emu, ids.dynamiqServiceId, first.dynamiq)).toBe(false);
     expect(await keyWorks(emu, ids.dynamiqServiceId, after.dynamiq)).toBe(true);
     expect(
-      stack.leaks([
+      await stack.leaks([
         first.dynamiq!,
         after.dynamiq!,
         emu.dynamiq.userPat,
