@@ -35,8 +35,8 @@ export function runtimeName(project: ProjectFile): string {
  * `require` as seen from the project's own @pulumi/pulumi: the program, the language server and ts-node must
  * share that one copy of the runtime, as they do under the Node.js language host.
  */
-export function pulumiRequire(projectDir: string): NodeJS.Require {
-  const fromProject = createRequire(path.join(projectDir, "Pulumi.yaml"));
+export function pulumiRequire(folder: string): NodeJS.Require {
+  const fromProject = createRequire(path.join(folder, "Pulumi.yaml"));
   return createRequire(fromProject.resolve("@pulumi/pulumi/package.json"));
 }
 
@@ -47,9 +47,9 @@ let tsRegistered = false;
  * @pulumi/pulumi vendors, the `typescript` found from it (else its vendored one), the project's tsconfig.json,
  * type-checking unless PULUMI_NODEJS_TRANSPILE_ONLY or the tsconfig's `noCheck` says otherwise.
  */
-function registerTypeScript(projectDir: string): void {
+function registerTypeScript(folder: string): void {
   if (tsRegistered) return;
-  const pulumi = pulumiRequire(projectDir);
+  const pulumi = pulumiRequire(folder);
   const vendor = path.join(path.dirname(pulumi.resolve("./package.json")), "vendor");
   let compiler: string;
   try {
@@ -58,10 +58,11 @@ function registerTypeScript(projectDir: string): void {
     compiler = path.join(vendor, "typescript@3.8.3", "typescript.js");
   }
   const ts = require(compiler) as typeof import("typescript");
-  const tsconfig = path.join(projectDir, "tsconfig.json");
+  const tsconfig = path.join(folder, "tsconfig.json");
   const hasTsconfig = fs.existsSync(tsconfig);
   const compilerOptions = hasTsconfig
-    ? (ts.parseConfigFileTextToJson(tsconfig, fs.readFileSync(tsconfig, "utf8")).config?.compilerOptions ?? {})
+    ? (ts.parseConfigFileTextToJson(tsconfig, fs.readFileSync(tsconfig, "utf8")).config?.compilerOptions ??
+      {})
     : {};
   const transpileEnv = process.env.PULUMI_NODEJS_TRANSPILE_ONLY;
   require(path.join(vendor, "ts-node@7.0.1")).register({
@@ -81,20 +82,29 @@ function registerTypeScript(projectDir: string): void {
 }
 
 /**
+ * Where a project's program lives: its `main` when that is a folder (the engine then runs the program there, as
+ * its working directory), else the project folder. tsconfig.json and the packages resolve from here.
+ */
+export function programFolder(projectDir: string): string {
+  const main = path.resolve(projectDir, readProject(projectDir).main ?? ".");
+  return fs.statSync(main, { throwIfNoEntry: false })?.isDirectory() ? main : path.resolve(projectDir);
+}
+
+/**
  * The program of a project folder as an inline program. Every call evaluates the program afresh (its modules
- * inside the folder are dropped from the require cache first), as each `pulumi up` starts a new program
+ * inside the program folder are dropped from the require cache first), as each `pulumi up` starts a new program
  * process; packages it imports stay loaded.
  */
-export function projectProgram(dir: string): () => Promise<Record<string, unknown>> {
-  const projectDir = path.resolve(dir);
+export function projectProgram(projectDir: string): () => Promise<Record<string, unknown>> {
   const project = readProject(projectDir);
   if (runtimeName(project) !== "nodejs")
     throw new Error(`${projectDir}: runtime ${runtimeName(project)} is not nodejs`);
+  const folder = programFolder(projectDir);
   const entry = path.resolve(projectDir, project.main ?? ".");
   return async () => {
-    registerTypeScript(projectDir);
+    registerTypeScript(folder);
     for (const file of Object.keys(require.cache))
-      if (file.startsWith(projectDir + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`))
+      if (file.startsWith(folder + path.sep) && !file.includes(`${path.sep}node_modules${path.sep}`))
         delete require.cache[file];
     const exported = require(entry);
     return typeof exported === "function" ? await exported() : exported;

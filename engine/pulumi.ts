@@ -13,11 +13,21 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { CLI_PATH, ensureCli, offlineEnv } from "./cli";
-import { projectProgram, pulumiRequire, readProject, runtimeName } from "./program";
+import { programFolder, projectProgram, pulumiRequire, readProject, runtimeName } from "./program";
 
 const PROGRAM_COMMANDS = new Set(["up", "update", "preview", "pre", "refresh", "destroy", "down", "dn"]);
 /** Global flags that take a value, so that their value is not taken for the command. */
-const VALUE_FLAGS = new Set(["-C", "--cwd", "-s", "--stack", "--color", "-v", "--verbose", "--tracing", "--profiling"]);
+const VALUE_FLAGS = new Set([
+  "-C",
+  "--cwd",
+  "-s",
+  "--stack",
+  "--color",
+  "-v",
+  "--verbose",
+  "--tracing",
+  "--profiling",
+]);
 
 export interface Invocation {
   command?: string;
@@ -31,7 +41,8 @@ export function parseInvocation(args: string[]): Invocation {
   for (let i = 0; i < args.length; i++) {
     const arg = args[i];
     if (arg === "--") break;
-    const [flag, inline] = arg.startsWith("--") && arg.includes("=") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
+    const [flag, inline] =
+      arg.startsWith("--") && arg.includes("=") ? arg.split(/=(.*)/s, 2) : [arg, undefined];
     if (flag === "-C" || flag === "--cwd") out.cwd = inline ?? args[i + 1];
     if (VALUE_FLAGS.has(flag) && inline === undefined) i++;
     else if (!arg.startsWith("-") && out.command === undefined) out.command = arg;
@@ -46,7 +57,7 @@ function hasLanguageHost(): boolean {
 
 /** Serves the project's program to the CLI; returns the `--client` address and a function that stops it. */
 async function serveProgram(projectDir: string): Promise<{ address: string; stop: () => void }> {
-  const pulumi = pulumiRequire(projectDir);
+  const pulumi = pulumiRequire(programFolder(projectDir));
   const grpc = pulumi("@grpc/grpc-js") as typeof import("@grpc/grpc-js");
   const { LanguageServer } = pulumi("./automation/server");
   const { LanguageRuntimeService } = pulumi("./proto/language_grpc_pb");
@@ -85,7 +96,9 @@ export async function main(args: string[]): Promise<number> {
   process.on("SIGINT", forward("SIGINT"));
   process.on("SIGTERM", forward("SIGTERM"));
   const code = await new Promise<number>((resolve) =>
-    child.on("exit", (status, signal) => resolve(status ?? 128 + (signal ? os.constants.signals[signal] : 0))),
+    child.on("exit", (status, signal) =>
+      resolve(status ?? 128 + (signal ? os.constants.signals[signal] : 0)),
+    ),
   );
   served?.stop();
   return code;

@@ -13,7 +13,7 @@ import {
   type OpMap,
   Stack,
 } from "@pulumi/pulumi/automation";
-import { CLI_PATH, CLI_ROOT, ensureCli, offlineEnv } from "./cli";
+import { CLI_PATH, CLI_ROOT, REPO_ROOT, ensureCli, offlineEnv } from "./cli";
 
 const execFile = promisify(execFileCallback);
 import { projectProgram, readProject } from "./program";
@@ -66,6 +66,8 @@ export interface RunOptions {
    * stack config instead of the config the last `up` recorded in state.
    */
   runProgram?: boolean;
+  /** `refresh --clear-pending-creates`: drop from state the creates an interrupted run left pending. */
+  clearPendingCreates?: boolean;
   parallel?: number;
   /** Extra environment for this run's CLI and, through it, the provider host. */
   env?: Record<string, string>;
@@ -191,6 +193,7 @@ export class ProjectStack {
           ...common,
           expectNoChanges: opts.expectNoChanges,
           runProgram: opts.runProgram,
+          clearPendingCreates: opts.clearPendingCreates,
         });
       } else {
         await this.stack.destroy({ ...common, refresh: opts.refresh, runProgram: opts.runProgram });
@@ -214,6 +217,25 @@ export class ProjectStack {
     const args = ["stack", "export", "--stack", this.stack.name, ...(showSecrets ? ["--show-secrets"] : [])];
     const exported = JSON.parse(await this.cli(args)) as Deployment;
     return showSecrets ? (unwrapSecrets(exported) as Deployment) : exported;
+  }
+
+  /**
+   * The command line of `pulumi <args>` on this stack through engine/pulumi.ts (built into dist/), as a user
+   * would type it in the project: for running the CLI in a process of its own, e.g. to kill it.
+   */
+  commandLine(args: string[]): { file: string; args: string[]; env: NodeJS.ProcessEnv } {
+    return {
+      file: process.execPath,
+      args: [
+        path.join(REPO_ROOT, "dist", "engine", "pulumi.js"),
+        "-C",
+        this.workspace.workDir,
+        ...args,
+        "--stack",
+        this.stack.name,
+      ],
+      env: { ...process.env, ...this.workspace.envVars, PULUMI_HOME: this.workspace.pulumiHome },
+    };
   }
 
   /** Runs the CLI in this stack's workspace, with its environment; resolves with stdout, rejects on failure. */

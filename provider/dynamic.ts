@@ -4,6 +4,7 @@ import type * as pulumi from "@pulumi/pulumi";
 import { dynamiqClient } from "./clients/dynamiq";
 import { dypaiClient } from "./clients/dypai";
 import { flightcontrolClient } from "./clients/flightcontrol";
+import { watchEngine } from "./engine";
 import { configure as configureSettings, dynamiqSettings, type ConfigSource } from "./settings";
 import type { ResourceContext } from "./resource";
 import { DEFINITIONS } from "./registry";
@@ -62,7 +63,8 @@ export function dynamicProvider(kind: string): pulumi.dynamic.ResourceProvider {
   return provider;
 }
 
-/** Called by the host's `configure()` with the stack configuration. */
+/** Called by the host's `configure()` with the stack configuration, before any other call. */
 export function configure(config: ConfigSource | undefined): void {
   configureSettings(config);
+  watchEngine();
 }

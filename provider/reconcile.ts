@@ -10,6 +10,7 @@
 // is known) tells the next run's create of the same kind, name and scope when an unrecorded attempt was made;
 // the same window search then revokes or adopts what that attempt left.
 import { ApiError, ProviderError, TransportError } from "./errors";
+import { exitIfEngineGone } from "./engine";
 import { beginIntent, staleIntents } from "./journal";
 
 export { journalDir, processAlive } from "./journal";
@@ -110,11 +111,16 @@ export async function createReconciled<R extends { id: string; created_at?: stri
   let last: unknown;
   for (let attempt = 1; attempt <= MAX_CREATE_ATTEMPTS; attempt++) {
     const done = beginIntent(spec.kind, spec.name, spec.scope);
+    // Done only while an engine is there to record the object; else the next run settles it.
+    const recorded = async () => {
+      await exitIfEngineGone();
+      done();
+    };
     const started = Date.now();
     try {
       const rec = await spec.create();
       createdHere.add(rec.id);
-      done();
+      await recorded();
       return { rec, adopted: false };
     } catch (e) {
       if (!answerLost(e)) {
@@ -132,11 +138,13 @@ export async function createReconciled<R extends { id: string; created_at?: stri
           `${(e as Error).message}; the ${spec.kind} "${spec.name}" may have been created, and looking for it failed too (${(check as Error).message}); the next run looks for it again`,
         );
       }
-      done();
-      if (rec) {
-        createdHere.add(rec.id);
-        return { rec, adopted: true };
+      if (!rec) {
+        done();
+        continue;
       }
+      createdHere.add(rec.id);
+      await recorded();
+      return { rec, adopted: true };
     }
   }
   throw last;

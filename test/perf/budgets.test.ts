@@ -12,7 +12,7 @@ const KEYS = Math.ceil((N - 1) / 3);
 const TOKENS = N - CONNECTIONS - KEYS;
 const DRIFT_EVERY = 4; // every 4th connection checks secret drift
 const DRIFTING = Math.ceil(CONNECTIONS / DRIFT_EVERY);
-// The harness's default cap on concurrent provider calls: the most requests ever in flight at once.
+// `--parallel`: the engine's cap on concurrent resource operations, so the most requests ever in flight at once.
 const PARALLEL = 16;
 
 let emu: Emulator;

@@ -150,12 +150,17 @@ export class Stack {
     return this.opened;
   }
 
-  async run(verb: Verb, opts: StackRunOptions = {}): Promise<RunResult> {
-    const { config, secrets, ...runOptions } = opts;
+  /** Sets stack config (the base config, then these values), as `pulumi config set` would. */
+  async setConfig(config: Record<string, string> = {}, secrets: Record<string, string> = {}): Promise<void> {
     const stack = await this.project();
     await stack.setConfig({ ...this.base.config, ...config }, { ...this.base.secrets, ...secrets });
     suiteAudit.addValues(secrets);
-    const r = await stack.run(verb, runOptions);
+  }
+
+  async run(verb: Verb, opts: StackRunOptions = {}): Promise<RunResult> {
+    const { config, secrets, ...runOptions } = opts;
+    await this.setConfig(config, secrets);
+    const r = await (await this.project()).run(verb, runOptions);
     this.outputs.push(r.log);
     runErrors.push(...r.errors);
     // Keys minted by this run are secrets from now on, even if a later destroy removes them from state.
