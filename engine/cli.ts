@@ -71,22 +71,39 @@ export function ensureCli(log: (line: string) => void = (l) => process.stderr.wr
   const partial = `${CLI_PATH}.${process.pid}.partial`;
   const go = spawnSync(
     "go",
-    ["build", "-trimpath", "-ldflags", `-s -w -X ${VERSION_VARIABLE}=${version}`, "-o", partial, MAIN_PACKAGE],
+    [
+      "build",
+      "-trimpath",
+      "-ldflags",
+      `-s -w -X ${VERSION_VARIABLE}=${version}`,
+      "-o",
+      partial,
+      MAIN_PACKAGE,
+    ],
     { cwd: MODULE_DIR, stdio: ["ignore", "inherit", "inherit"], env: { ...process.env, CGO_ENABLED: "0" } },
   );
-  if (go.error) throw new Error(`pulumi-dynamiq: cannot run go (Go 1.26 builds the Pulumi CLI): ${go.error.message}`);
-  if (go.status !== 0) throw new Error(`pulumi-dynamiq: building the Pulumi CLI ${version} failed (go exit ${go.status})`);
-  const printed = spawnSync(partial, ["version"], { encoding: "utf8", env: { ...process.env, ...offlineEnv() } });
+  if (go.error)
+    throw new Error(`pulumi-dynamiq: cannot run go (Go 1.26 builds the Pulumi CLI): ${go.error.message}`);
+  if (go.status !== 0)
+    throw new Error(`pulumi-dynamiq: building the Pulumi CLI ${version} failed (go exit ${go.status})`);
+  const printed = spawnSync(partial, ["version"], {
+    encoding: "utf8",
+    env: { ...process.env, ...offlineEnv() },
+  });
   if (printed.stdout.trim() !== version) {
     fs.rmSync(partial, { force: true });
-    throw new Error(`pulumi-dynamiq: the built CLI says ${JSON.stringify(printed.stdout.trim())}, not ${version}`);
+    throw new Error(
+      `pulumi-dynamiq: the built CLI says ${JSON.stringify(printed.stdout.trim())}, not ${version}`,
+    );
   }
   fs.renameSync(partial, CLI_PATH);
   fs.copyFileSync(pluginSource(), path.join(bin, DYNAMIC_PLUGIN));
   fs.chmodSync(path.join(bin, DYNAMIC_PLUGIN), 0o755);
   fs.writeFileSync(STAMP_PATH, stamp);
   const builtInSeconds = Math.round((Date.now() - started) / 100) / 10;
-  log(`pulumi-dynamiq: built the Pulumi CLI ${version} in ${builtInSeconds} s (${path.relative(REPO_ROOT, CLI_PATH)})`);
+  log(
+    `pulumi-dynamiq: built the Pulumi CLI ${version} in ${builtInSeconds} s (${path.relative(REPO_ROOT, CLI_PATH)})`,
+  );
   return { version, builtInSeconds };
 }
 
