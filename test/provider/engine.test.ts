@@ -15,12 +15,17 @@ async function listening(): Promise<{ port: number; close: () => Promise<void> }
 
 describe("the engine of a provider host", () => {
   it("is the host's first argument, and only inside Pulumi's dynamic-provider host", () => {
-    expect(engineAddress(["node", HOST_SCRIPT, "127.0.0.1:40123"])).toEqual({ host: "127.0.0.1", port: 40123 });
+    expect(engineAddress(["node", HOST_SCRIPT, "127.0.0.1:40123"])).toEqual({
+      host: "127.0.0.1",
+      port: 40123,
+    });
     expect(engineAddress(["node", HOST_SCRIPT.replace("/index.js", ""), "[::1]:7"])).toEqual({
       host: "[::1]",
       port: 7,
     });
-    expect(engineAddress(["node", "/work/node_modules/vitest/vitest.mjs", "127.0.0.1:40123"])).toBeUndefined();
+    expect(
+      engineAddress(["node", "/work/node_modules/vitest/vitest.mjs", "127.0.0.1:40123"]),
+    ).toBeUndefined();
     expect(engineAddress(["node", HOST_SCRIPT])).toBeUndefined();
   });
 
