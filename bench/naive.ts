@@ -1,8 +1,10 @@
 // The naive baseline: the straightforward way to write a dynamic provider. The program builds a new provider
 // object per resource, capturing the endpoint, the token and the resource's name (so every resource has its own
-// `__provider`, which the host deserialises and configures once each), and every call builds a new HTTP client
-// (a new connection pool, hence a new TCP connection) and closes it afterwards. No validation, no retries.
-// It is only ever used by the benchmarks, against the emulator.
+// `__provider`, which the program serialises and the host deserialises once each, and the token lands in state),
+// and every call builds a new HTTP client (a new connection pool, hence a new TCP connection) and closes it
+// afterwards. No validation, no retries. It is only ever used by the benchmarks, against the emulator.
+import * as pulumi from "@pulumi/pulumi";
+import type { BenchConnectionArgs } from "./thinnest";
 
 type Props = Record<string, unknown>;
 
@@ -52,5 +54,37 @@ export class NaiveConnectionProvider {
     } finally {
       await agent.close();
     }
+  }
+
+  async delete(id: string) {
+    const undici = require("undici") as typeof import("undici");
+    const agent = new undici.Agent();
+    try {
+      const res = await undici.request(`${this.baseUrl}/v1/connections/${encodeURIComponent(id)}`, {
+        method: "DELETE",
+        dispatcher: agent,
+        headers: { authorization: `Bearer ${this.token}` },
+      });
+      await res.body.dump();
+      if (res.statusCode >= 400) throw new Error(`${this.resourceName}: delete failed (${res.statusCode})`);
+    } finally {
+      await agent.close();
+    }
+  }
+}
+
+/** A connection through the naive provider (type `pulumi-nodejs:dynamic/bench:NaiveConnection`). */
+export class NaiveConnection extends pulumi.dynamic.Resource {
+  constructor(name: string, args: BenchConnectionArgs) {
+    const cfg = new pulumi.Config("dynamiq");
+    const provider = new NaiveConnectionProvider(cfg.require("baseUrl"), cfg.require("token"), name);
+    super(
+      provider,
+      name,
+      { ...args, status: undefined, createdAt: undefined },
+      undefined,
+      "bench",
+      "NaiveConnection",
+    );
   }
 }

@@ -1,17 +1,28 @@
 // The thinnest dynamic provider possible: one HTTP request per call through undici's global pool, with no
-// validation, no retries, no secret handling and no drift logic. Driven through the same host as ours, it is the
-// floor that any dynamic provider pays for Pulumi's architecture (engine -> gRPC -> host -> provider), so the
-// benchmark can tell that cost apart from what our provider adds. Only ever used by the benchmarks.
+// validation, no retries, no secret handling and no drift logic. Run by the real engine side by side with ours,
+// it is the floor that any dynamic provider pays for Pulumi's architecture (program -> engine -> gRPC -> host ->
+// provider), so the benchmark can tell that cost apart from what our provider adds. It reads the endpoint and
+// token in `configure`, as ours does, so neither is captured into `__provider`. Only ever used by the benchmarks.
+import * as pulumi from "@pulumi/pulumi";
 
 type Props = Record<string, unknown>;
 
-export function thinnestConnectionProvider(baseUrl: string, token: string) {
+interface ThinnestProvider extends pulumi.dynamic.ResourceProvider {
+  baseUrl?: string;
+  token?: string;
+}
+
+export function thinnestConnectionProvider(): ThinnestProvider {
   return {
+    async configure(req: pulumi.dynamic.ConfigureRequest) {
+      this.baseUrl = req.config.require("dynamiq:baseUrl");
+      this.token = req.config.require("dynamiq:token");
+    },
     async create(inputs: Props) {
       const { request } = require("undici") as typeof import("undici");
-      const res = await request(`${baseUrl}/v1/connections`, {
+      const res = await request(`${this.baseUrl}/v1/connections`, {
         method: "POST",
-        headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
+        headers: { authorization: `Bearer ${this.token}`, "content-type": "application/json" },
         body: JSON.stringify({
           name: inputs.name,
           project_id: inputs.projectId,
@@ -22,13 +33,39 @@ export function thinnestConnectionProvider(baseUrl: string, token: string) {
       const rec = ((await res.body.json()) as { data: Props }).data;
       return { id: String(rec.id), outs: { ...inputs, status: rec.status } };
     },
-    async read(id: string, props: Props) {
+    async read(id: string, props?: Props) {
       const { request } = require("undici") as typeof import("undici");
-      const res = await request(`${baseUrl}/v1/connections/${id}`, {
-        headers: { authorization: `Bearer ${token}` },
+      const res = await request(`${this.baseUrl}/v1/connections/${id}`, {
+        headers: { authorization: `Bearer ${this.token}` },
       });
       const rec = ((await res.body.json()) as { data: Props }).data;
       return { id, props: { ...props, status: rec.status } };
     },
+    async delete(id: string) {
+      const { request } = require("undici") as typeof import("undici");
+      const res = await request(`${this.baseUrl}/v1/connections/${id}`, {
+        method: "DELETE",
+        headers: { authorization: `Bearer ${this.token}` },
+      });
+      await res.body.dump();
+    },
   };
+}
+
+export interface BenchConnectionArgs {
+  projectId: string;
+  name: string;
+  type: string;
+  config: Record<string, unknown>;
+}
+
+// One provider object for every resource: Pulumi serialises it once, as it does ours.
+let shared: ThinnestProvider | undefined;
+
+/** A connection through the thinnest provider (type `pulumi-nodejs:dynamic/bench:ThinnestConnection`). */
+export class ThinnestConnection extends pulumi.dynamic.Resource {
+  constructor(name: string, args: BenchConnectionArgs) {
+    shared ??= thinnestConnectionProvider();
+    super(shared, name, { ...args, status: undefined }, undefined, "bench", "ThinnestConnection");
+  }
 }

@@ -1,15 +1,16 @@
-// Small helpers shared by the benchmarks: clocks, statistics, tables, the emulator's counters and the peak
-// memory of the dynamic-provider host process.
+// Small helpers shared by the benchmarks: statistics, tables, the emulator in a process of its own and its
+// counters, and CPU time from /proc.
 import fs from "node:fs";
 import path from "node:path";
 import { spawn } from "node:child_process";
 import readline from "node:readline";
 import { request } from "undici";
 import type { DynamiqSeed } from "../emulator/server";
+import { statCpuMs } from "./proc-report";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
-/** The program the scale benchmark runs, and the working directory of every host the benchmarks start. */
-export const SCALE_PROGRAM = path.join(ROOT, "test", "fixtures", "programs", "scale");
+/** The program every engine benchmark runs: N connections through ours, the thinnest or the naive provider. */
+export const BENCH_PROGRAM = path.join(ROOT, "test", "fixtures", "programs", "bench-connections");
 export const RESULTS_DIR = path.join(ROOT, "bench", "results");
 
 export const now = () => performance.now();
@@ -29,6 +30,9 @@ export function percentile(xs: number[], p: number): number {
 
 export const round = (x: number, digits = 2) => Math.round(x * 10 ** digits) / 10 ** digits;
 
+/** `xs`, reversed on odd rounds: variants measured one after the other take turns at going first. */
+export const inOrder = <T>(xs: T[], round: number): T[] => (round % 2 ? [...xs].reverse() : xs);
+
 /** Runs `work(i)` for i in [0, n) with at most `concurrency` in flight; returns the per-item latencies. */
 export async function pool(n: number, concurrency: number, work: (i: number) => Promise<void>) {
   const latencies: number[] = new Array(n);
@@ -46,12 +50,12 @@ export async function pool(n: number, concurrency: number, work: (i: number) => 
   return { wallMs: now() - started, latencies };
 }
 
-/** Prints an aligned table to stdout. */
-export function table(title: string, header: string[], rows: Array<Array<string | number>>): void {
+/** Prints an aligned table to stdout: the first `left` columns aligned left, the others right. */
+export function table(title: string, header: string[], rows: Array<Array<string | number>>, left = 1): void {
   const cells = [header, ...rows.map((r) => r.map((c) => String(c)))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
   const line = (r: string[]) =>
-    r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+    r.map((c, i) => (i < left ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
   console.log(`\n${title}`);
   console.log(line(header));
   console.log(widths.map((w) => "-".repeat(w)).join("  "));
@@ -100,29 +104,10 @@ export async function spawnEmulator(latencyMs: number): Promise<EmulatorProcess>
 /** CPU time (user + system, ms) a process has used so far, from /proc; NaN where /proc is not there. */
 export function cpuMsOf(pid: number): number {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    // fields 14 and 15 (utime, stime) are at 11 and 12 after the command; clock ticks, 100 per second
-    return (Number(f[11]) + Number(f[12])) * 10;
+    return statCpuMs(fs.readFileSync(`/proc/${pid}/stat`, "utf8"));
   } catch {
     return NaN;
   }
-}
-
-/** Pids of this process's children whose command line contains `needle`. */
-export function childPids(needle: string): number[] {
-  const out: number[] = [];
-  for (const pid of fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
-    try {
-      const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-      if (ppid === process.pid && fs.readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(needle))
-        out.push(Number(pid));
-    } catch {
-      // gone
-    }
-  }
-  return out;
 }
 
 // Admin calls use a connection of their own each time (`reset`), so they never race a keep-alive timeout.
@@ -138,56 +123,53 @@ export async function resetCounters(emu: EmulatorLike): Promise<void> {
   await res.body.dump();
 }
 
-/**
- * Watches for dynamic-provider host processes that are children of this process and records the peak resident
- * memory (VmHWM, the kernel's high-water mark) of each, read from /proc until it exits. Linux only; elsewhere
- * the peak stays undefined.
- */
-export class HostMemoryWatch {
-  private peaks = new Map<number, number>();
-  private timer: NodeJS.Timeout | undefined;
-
-  start(intervalMs = 100): this {
-    this.timer = setInterval(() => this.sample(), intervalMs);
-    this.timer.unref();
-    return this;
-  }
-
-  private sample(): void {
-    let pids: string[];
-    try {
-      pids = fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d));
-    } catch {
-      return;
-    }
-    for (const pid of pids) {
-      try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
-        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
-        if (ppid !== process.pid) continue;
-        const cmd = fs.readFileSync(`/proc/${pid}/cmdline`, "utf8");
-        if (!cmd.includes("dynamic-provider")) continue;
-        const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${pid}/status`, "utf8"));
-        if (hwm)
-          this.peaks.set(Number(pid), Math.max(this.peaks.get(Number(pid)) ?? 0, Number(hwm[1]) * 1024));
-      } catch {
-        // gone in between
-      }
-    }
-  }
-
-  /** The highest peak seen since the last call (bytes), then forgets it. */
-  take(): number | undefined {
-    this.sample();
-    const max = this.peaks.size ? Math.max(...this.peaks.values()) : undefined;
-    this.peaks.clear();
-    return max;
-  }
-
-  stop(): void {
-    if (this.timer) clearInterval(this.timer);
-  }
+/** One measured run of a variant: wall time, CPU time by process (ms) and what the emulator saw. */
+export interface Sample {
+  wallMs: number;
+  cpuMs: Record<string, number>;
+  apiCalls: number;
+  /** TCP connections the emulator accepted. */
+  tcpConnections: number;
+  hostPeakRssBytes?: number;
 }
+
+/** Runs `work` between two readings of the emulator's counters and CPU time. */
+export async function measured<T>(emu: EmulatorProcess, work: () => Promise<T>) {
+  await resetCounters(emu);
+  const cpu = cpuMsOf(emu.pid);
+  const started = now();
+  const result = await work();
+  const wallMs = now() - started;
+  const emulatorCpuMs = cpuMsOf(emu.pid) - cpu;
+  return { result, wallMs, emulatorCpuMs, api: await counters(emu) };
+}
+
+/** The median of each figure over samples of one variant, with the wall times of all of them. */
+export function medianSample(samples: Sample[]): Sample & { wallSamplesMs: number[] } {
+  const med = (f: (s: Sample) => number | undefined) => {
+    const xs = samples.map(f).filter((x): x is number => x !== undefined);
+    return xs.length ? median(xs) : undefined;
+  };
+  const keys = [...new Set(samples.flatMap((s) => Object.keys(s.cpuMs)))];
+  return {
+    wallMs: med((s) => s.wallMs)!,
+    wallSamplesMs: samples.map((s) => round(s.wallMs, 0)),
+    cpuMs: Object.fromEntries(
+      keys.map((k) => [
+        k,
+        round(
+          med((s) => s.cpuMs[k])!,
+          0,
+        ),
+      ]),
+    ),
+    apiCalls: med((s) => s.apiCalls)!,
+    tcpConnections: med((s) => s.tcpConnections)!,
+    hostPeakRssBytes: med((s) => s.hostPeakRssBytes),
+  };
+}
+
+export type Figures = ReturnType<typeof medianSample>;
 
 export function writeResults(name: string, data: unknown): string {
   fs.mkdirSync(RESULTS_DIR, { recursive: true });
