@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInputs } from "../provider/resources/connection";
-import { frontEnd } from "./frontend";
+import { frontEnd, registered } from "./frontend";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
@@ -35,7 +35,7 @@ export class Connection extends pulumi.dynamic.Resource {
     super(
       provider,
       name,
-      {
+      registered({
         projectId: args.projectId,
         name: args.name ?? name,
         type: args.type,
@@ -45,7 +45,7 @@ export class Connection extends pulumi.dynamic.Resource {
         status: undefined,
         authorizationUrl: undefined,
         createdAt: undefined,
-      },
+      }),
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "config"] },
       "dynamiq",
       "Connection",

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CredentialInputs } from "../provider/resources/credential";
 import type { Rotation } from "../provider/rotation";
-import type { FrontEnd } from "./frontend";
+import { registered, type FrontEnd } from "./frontend";
 
 /** Arguments both credential kinds take ({@link AccessKeyArgs} adds the organisation and project). */
 export interface CredentialArgs {
@@ -49,7 +49,7 @@ export abstract class Credential extends pulumi.dynamic.Resource {
     super(
       provider,
       name,
-      { ...extra, ...common, key: undefined, preview: undefined, createdAt: undefined },
+      registered({ ...extra, ...common, key: undefined, preview: undefined, createdAt: undefined }),
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "key"] },
       "dynamiq",
       provider.kind,

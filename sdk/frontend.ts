@@ -44,3 +44,13 @@ export function frontEnd(kind: string): FrontEnd {
     },
   };
 }
+
+/**
+ * The properties a resource registers: its inputs and outputs, less an `adoptId` that is not set. Pulumi's program
+ * runtime does work for every registered property (it makes each an Output, about four promises), and `adoptId`
+ * is read once, by create; an unset one would cost every resource that work for nothing.
+ */
+export function registered(props: Props): Props {
+  const { adoptId, ...rest } = props;
+  return adoptId === undefined ? rest : props;
+}

@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceDeploymentInputs } from "../provider/resources/service-deployment";
-import { frontEnd } from "./frontend";
+import { frontEnd, registered } from "./frontend";
 
 /** Arguments of a {@link ServiceDeployment}. */
 export interface ServiceDeploymentArgs {
@@ -47,7 +47,7 @@ export class ServiceDeployment extends pulumi.dynamic.Resource {
     super(
       provider,
       name,
-      { ...inputs, status: undefined, activeDeploymentId: undefined, createdAt: undefined },
+      registered({ ...inputs, status: undefined, activeDeploymentId: undefined, createdAt: undefined }),
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "secretEnv"] },
       "dynamiq",
       "ServiceDeployment",
