@@ -1,6 +1,12 @@
 // The one HTTP layer every platform client uses: pooled connections, timeouts, bounded retries, and errors
 // that carry platform, method, path, status, request id and the API's own message, with secrets masked.
-import { Agent, request, type Dispatcher } from "undici";
+import type { Agent, Dispatcher } from "undici";
+
+/**
+ * undici, loaded at the first request rather than with the provider: `check` and `diff` (all a `pulumi preview`
+ * without refresh calls) never make one, and loading undici is about half of a fresh host's first call.
+ */
+const undici = (): typeof import("undici") => require("undici");
 import { ApiError, TransportError, apiErrorFor, redact, type Platform, type ProviderError } from "./errors";
 
 export interface RetryPolicy {
@@ -71,7 +77,11 @@ export interface HttpResponse<T = unknown> {
 // One pool per process: every resource handled by the same host reuses connections.
 let sharedAgent: Agent | undefined;
 export function sharedDispatcher(): Dispatcher {
-  sharedAgent ??= new Agent({ keepAliveTimeout: 30_000, connections: 64, connect: { timeout: 10_000 } });
+  sharedAgent ??= new (undici().Agent)({
+    keepAliveTimeout: 30_000,
+    connections: 64,
+    connect: { timeout: 10_000 },
+  });
   return sharedAgent;
 }
 
@@ -175,7 +185,7 @@ export class HttpClient {
       body = JSON.stringify(spec.body);
       headers["content-type"] = "application/json";
     }
-    const res = await request(this.url(spec), {
+    const res = await undici().request(this.url(spec), {
       method: spec.method,
       headers,
       body,
