@@ -4,7 +4,7 @@
 // and every call builds a new HTTP client (a new connection pool, hence a new TCP connection) and closes it
 // afterwards. No validation, no retries. It is only ever used by the benchmarks, against the emulator.
 import * as pulumi from "@pulumi/pulumi";
-import type { BenchConnectionArgs } from "./thinnest";
+import { CONNECTION_OPTIONS, connectionProps, type BenchConnectionArgs } from "./thinnest";
 
 type Props = Record<string, unknown>;
 
@@ -78,13 +78,6 @@ export class NaiveConnection extends pulumi.dynamic.Resource {
   constructor(name: string, args: BenchConnectionArgs) {
     const cfg = new pulumi.Config("dynamiq");
     const provider = new NaiveConnectionProvider(cfg.require("baseUrl"), cfg.require("token"), name);
-    super(
-      provider,
-      name,
-      { ...args, status: undefined, createdAt: undefined },
-      undefined,
-      "bench",
-      "NaiveConnection",
-    );
+    super(provider, name, connectionProps(args), CONNECTION_OPTIONS, "bench", "NaiveConnection");
   }
 }

@@ -62,10 +62,29 @@ export interface BenchConnectionArgs {
 // One provider object for every resource: Pulumi serialises it once, as it does ours.
 let shared: ThinnestProvider | undefined;
 
+/**
+ * The properties the benchmark's other connection classes register: the same as our `Connection`, its secret
+ * `config` included. Pulumi's program runtime does work for every registered property, so with the same resource
+ * the runs differ only by the provider.
+ */
+export function connectionProps(args: BenchConnectionArgs): Record<string, unknown> {
+  return {
+    ...args,
+    config: pulumi.secret(args.config),
+    checkSecretDrift: undefined,
+    status: undefined,
+    authorizationUrl: undefined,
+    createdAt: undefined,
+  };
+}
+
+/** What goes with `connectionProps`: `config` stays a secret in state. */
+export const CONNECTION_OPTIONS: pulumi.CustomResourceOptions = { additionalSecretOutputs: ["config"] };
+
 /** A connection through the thinnest provider (type `pulumi-nodejs:dynamic/bench:ThinnestConnection`). */
 export class ThinnestConnection extends pulumi.dynamic.Resource {
   constructor(name: string, args: BenchConnectionArgs) {
     shared ??= thinnestConnectionProvider();
-    super(shared, name, { ...args, status: undefined }, undefined, "bench", "ThinnestConnection");
+    super(shared, name, connectionProps(args), CONNECTION_OPTIONS, "bench", "ThinnestConnection");
   }
 }
