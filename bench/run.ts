@@ -3,7 +3,7 @@
 // tests (tests assert counts).
 //
 //   node dist/bench/run.js [--quick] [--only overhead,naive,scale] [--rounds 3] [--sizes 100,300,1000]
-//                          [--scale-rounds 2] [--checkpoint-sizes 100,300] [--profile] [--out <name>]
+//                          [--scale-rounds 3] [--checkpoint-sizes 100,300] [--profile] [--out <name>]
 import os from "node:os";
 import { ensureCli } from "../engine/cli";
 import { netMsPerResource, overhead, type OverheadResult, type Variant } from "./overhead";
@@ -34,7 +34,7 @@ function args() {
     sizes: numbers("--sizes", quick ? "30,100" : "100,300,1000"),
     checkpointSizes: numbers("--checkpoint-sizes", quick ? "30" : "100,300"),
     rounds: Number(value("--rounds") ?? (quick ? 1 : 3)),
-    scaleRounds: Number(value("--scale-rounds") ?? (quick ? 1 : 2)),
+    scaleRounds: Number(value("--scale-rounds") ?? (quick ? 1 : 3)),
     profile: a.includes("--profile"),
     out: value("--out") ?? (quick ? "bench-quick" : "bench"),
   };
