@@ -97,7 +97,6 @@ export class ProjectStack {
     readonly workspace: LocalWorkspace,
     /** The caller's folder holding the backend, PULUMI_HOME and the workspace (stack settings). */
     readonly workDir: string,
-    readonly programDir: string,
   ) {}
 
   static async open(opts: StackOptions): Promise<ProjectStack> {
@@ -107,12 +106,8 @@ export class ProjectStack {
     const [backendDir, home, work] = ["backend", "home", "workspace"].map((d) => path.join(opts.workDir, d));
     for (const d of [backendDir, home, work]) fs.mkdirSync(d, { recursive: true });
     const backend = `file://${backendDir}`;
-    const env = {
-      ...offlineEnv({ ...process.env, PULUMI_BACKEND_URL: backend, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE }),
-      PULUMI_BACKEND_URL: backend,
-      PULUMI_CONFIG_PASSPHRASE: PASSPHRASE,
-      ...opts.env,
-    };
+    const own = { PULUMI_BACKEND_URL: backend, PULUMI_CONFIG_PASSPHRASE: PASSPHRASE };
+    const env = { ...offlineEnv({ ...process.env, ...own }), ...own, ...opts.env };
     const workspace = await LocalWorkspace.create({
       workDir: work,
       pulumiHome: home,
@@ -131,7 +126,7 @@ export class ProjectStack {
       envVars: env,
     });
     const stack = await Stack.createOrSelect(opts.stackName ?? "dev", workspace);
-    return new ProjectStack(stack, workspace, path.resolve(opts.workDir), programDir);
+    return new ProjectStack(stack, workspace, path.resolve(opts.workDir));
   }
 
   /**
@@ -321,7 +316,7 @@ function plainOutputs(map: Record<string, { value: unknown; secret: boolean }>) 
 }
 
 /** Steps, change counts and errors from a run's engine events. */
-export function fromEvents(events: EngineEvent[]): Pick<RunResult, "steps" | "changes" | "errors"> {
+function fromEvents(events: EngineEvent[]): Pick<RunResult, "steps" | "changes" | "errors"> {
   const steps = new Map<string, Step>();
   let changes: OpMap = {};
   const errors: string[] = [];
