@@ -2,7 +2,7 @@ import * as http from "node:http";
 import type { AddressInfo } from "node:net";
 import { performance } from "node:perf_hooks";
 
-import type { EmulatorContext } from "./context";
+import { emptyCounters, type EmulatorContext } from "./context";
 import {
   HttpError,
   Router,
@@ -155,7 +155,7 @@ export async function startEmulator(opts: EmulatorOptions = {}): Promise<Emulato
     store,
     baseUrl: "",
     timers,
-    counters: { total: 0, routes: {}, connections: 0 },
+    counters: emptyCounters(),
     faults: new FaultTable(),
     later(ms, fn) {
       const t = setTimeout(() => {

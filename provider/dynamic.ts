@@ -5,14 +5,22 @@ import { dynamiqClient } from "./clients/dynamiq";
 import { dypaiClient } from "./clients/dypai";
 import { flightcontrolClient } from "./clients/flightcontrol";
 import { watchEngine } from "./engine";
-import { configure as configureSettings, dynamiqSettings, type ConfigSource } from "./settings";
+import {
+  checkProviderInstance,
+  configure as configureSettings,
+  dynamiqSettings,
+  type ConfigSource,
+} from "./settings";
 import type { ResourceContext } from "./resource";
 import { DEFINITIONS } from "./registry";
 
 function context(): ResourceContext {
   return {
     dynamiq: () => dynamiqClient(),
-    dynamiqCredential: () => dynamiqSettings().credential,
+    dynamiqCredential: () => {
+      const s = dynamiqSettings();
+      return { value: s.credential, setting: s.credentialSetting ?? "dynamiq:token" };
+    },
     flightcontrol: () => flightcontrolClient(),
     dypai: () => dypaiClient(),
     now: () => new Date(),
@@ -38,6 +46,8 @@ export function dynamicProvider(kind: string): pulumi.dynamic.ResourceProvider {
   }
   const provider: pulumi.dynamic.ResourceProvider = {
     async check(olds, news) {
+      // A provider instance of another platform, or one missing its token, fails here: before any API call.
+      checkProviderInstance(def.platform, kind);
       return def.check(withoutProvider(olds ?? {}), news);
     },
     async diff(id, olds, news) {

@@ -1,7 +1,7 @@
 // The shape of one resource's semantics, independent of Pulumi: validation, what changes in place and what
 // replaces, the API calls, and how drift is read. The Pulumi dynamic provider (dynamic.ts) is a thin front-end
 // over these; a Terraform front-end can sit on the same definitions.
-import { NotFoundError, type InputFailure } from "./errors";
+import { NotFoundError, type InputFailure, type Platform } from "./errors";
 import type { DynamiqClient } from "./clients/dynamiq";
 import type { DypaiClient } from "./clients/dypai";
 import type { FlightcontrolClient } from "./clients/flightcontrol";
@@ -36,8 +36,11 @@ export interface ReadOutcome<I, O> {
 /** What a resource's operations may use; built per call so configuration is read at call time. */
 export interface ResourceContext {
   dynamiq(): DynamiqClient;
-  /** The credential the Dynamiq client authenticates with (to recognise the provider's own token). */
-  dynamiqCredential(): string;
+  /**
+   * The credential the Dynamiq client authenticates with (to recognise the provider's own token), and where it
+   * is set (`dynamiq:token`, an environment variable, or the token of an explicit provider instance).
+   */
+  dynamiqCredential(): { value: string; setting: string };
   /** Flightcontrol client (stack config `flightcontrol:*`, then FLIGHTCONTROL_* environment variables). */
   flightcontrol(): FlightcontrolClient;
   /** DYPAI client (stack config `dypai:*`, then DYPAI_* environment variables). */
@@ -48,6 +51,8 @@ export interface ResourceContext {
 export interface ResourceDefinition<I, O> {
   /** Pulumi type suffix, e.g. "Connection" for `pulumi-nodejs:dynamic/dynamiq:Connection`. */
   readonly type: string;
+  /** The platform whose API it calls: which settings, and which explicit provider instance, it takes. */
+  readonly platform: Platform;
   /** `now` is injectable so that time-dependent rules (expiry, rotation) can be tested. */
   check(olds: Record<string, unknown>, news: Record<string, unknown>, now?: Date): CheckResult<I>;
   diff(id: string, olds: O, news: I, now?: Date): DiffOutcome;

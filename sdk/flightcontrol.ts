@@ -2,6 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { ServiceReference } from "../provider/clients/flightcontrol";
 import type { ServiceEnvVariablesInputs } from "../provider/resources/flightcontrol-env-variables";
 import { frontEnd } from "./frontend";
+import { PlatformProvider, type InstanceSettings } from "./provider-instance";
 
 type Vars<T> = pulumi.Input<Record<string, pulumi.Input<T>>>;
 
@@ -82,5 +83,22 @@ export class ServiceEnvVariables extends pulumi.dynamic.Resource {
       "flightcontrol",
       "ServiceEnvVariables",
     );
+  }
+}
+
+/** Arguments of a Flightcontrol {@link Provider}. */
+export interface ProviderArgs extends InstanceSettings {
+  /** The Flightcontrol API key; stored as a secret. */
+  apiKey: pulumi.Input<string>;
+}
+
+/**
+ * An explicit Flightcontrol provider: its own API key and base URL. Pass it as `{ provider }` to
+ * ServiceEnvVariables; without one they use `flightcontrol:apiKey` / FLIGHTCONTROL_API_KEY. An instance reads
+ * only its arguments; a new key updates it in place and replaces none of its resources.
+ */
+export class Provider extends PlatformProvider {
+  constructor(name: string, args: ProviderArgs, opts?: pulumi.ResourceOptions) {
+    super("flightcontrol", name, { key: "apiKey", value: args?.apiKey }, args ?? {}, opts);
   }
 }

@@ -4,3 +4,4 @@ export { PersonalAccessToken, type PersonalAccessTokenArgs } from "./personal-ac
 export { Credential, type CredentialArgs } from "./credential";
 export { ServiceDeployment, type ServiceDeploymentArgs } from "./service-deployment";
 export type { Rotation } from "../provider/rotation";
+export { Provider, type ProviderArgs } from "./dynamiq-provider";

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 
-import type { EmulatorContext } from "../context";
+import { emptyCounters, type EmulatorContext } from "../context";
 import { HttpError, validationError, type RequestContext, type Route } from "../http";
 import {
   isoTime,
@@ -232,9 +232,7 @@ export function adminRoutes(emu: EmulatorContext): Route[] {
     route("POST", "/_admin/reset", () => {
       emu.clearTimers();
       store.reset();
-      emu.counters.total = 0;
-      emu.counters.routes = {};
-      emu.counters.connections = 0;
+      Object.assign(emu.counters, emptyCounters());
       emu.faults.clear();
       return { ok: true, seed: seedView() };
     }),
@@ -437,11 +435,10 @@ export function adminRoutes(emu: EmulatorContext): Route[] {
       total: emu.counters.total,
       routes: { ...emu.counters.routes },
       connections: emu.counters.connections,
+      callers: { ...emu.counters.callers },
     })),
     route("DELETE", "/_admin/requests", () => {
-      emu.counters.total = 0;
-      emu.counters.routes = {};
-      emu.counters.connections = 0;
+      Object.assign(emu.counters, emptyCounters());
       return { ok: true };
     }),
     route("GET", "/_admin/records", (ctx) => {

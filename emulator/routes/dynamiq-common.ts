@@ -60,6 +60,7 @@ export function requireUser(ctx: RequestContext, emu: EmulatorContext): { user: 
   if (isExpired(pat.expires_at)) throw unauthorized("Personal Access Token has expired");
   const user = store.user(pat.user_id);
   if (!user) throw unauthorized("invalid or revoked Personal Access Token");
+  emu.counters.callers[user.id] = (emu.counters.callers[user.id] ?? 0) + 1;
   return { user, pat };
 }
 

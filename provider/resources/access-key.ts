@@ -55,6 +55,7 @@ function outputsOf(rec: AccessKeyRecord, inputs: AccessKeyInputs, key: string | 
 
 export const accessKey: ResourceDefinition<AccessKeyInputs, AccessKeyOutputs> = {
   type: "AccessKey",
+  platform: "dynamiq",
 
   check(olds, news, now = new Date()) {
     return credentialCheck<AccessKeyInputs>(inputSchema, olds, news, now);

@@ -162,6 +162,7 @@ async function adopt(ctx: ResourceContext, id: string, inputs: ConnectionInputs)
 
 export const connection: ResourceDefinition<ConnectionInputs, ConnectionOutputs> = {
   type: "Connection",
+  platform: "dynamiq",
   check,
   diff,
 

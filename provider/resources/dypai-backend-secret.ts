@@ -87,6 +87,7 @@ function outputsOf(inputs: BackendSecretInputs, meta: SecretMeta): BackendSecret
 
 export const backendSecret: ResourceDefinition<BackendSecretInputs, BackendSecretOutputs> = {
   type: "BackendSecret",
+  platform: "dypai",
   check,
 
   diff(_id, olds, news) {

@@ -519,6 +519,7 @@ async function read(ctx: ResourceContext, id: string, props: ServiceEnvVariables
 export const serviceEnvVariables: ResourceDefinition<ServiceEnvVariablesInputs, ServiceEnvVariablesOutputs> =
   {
     type: "ServiceEnvVariables",
+    platform: "flightcontrol",
     check,
     diff,
 

@@ -36,6 +36,7 @@ const fingerprint = (s: string) => createHash("sha512").update(s).digest("hex");
 export const personalAccessToken: ResourceDefinition<PersonalAccessTokenInputs, PersonalAccessTokenOutputs> =
   {
     type: "PersonalAccessToken",
+    platform: "dynamiq",
 
     check(olds, news, now = new Date()) {
       return credentialCheck<PersonalAccessTokenInputs>(inputSchema, olds, news, now);
@@ -57,7 +58,7 @@ export const personalAccessToken: ResourceDefinition<PersonalAccessTokenInputs, 
         kind: "personal access token",
         name: inputs.name,
         // Tokens belong to the user the provider authenticates as: a one-way digest of the credential, never it.
-        scope: `user:${fingerprint(ctx.dynamiqCredential()).slice(0, 16)}`,
+        scope: `user:${fingerprint(ctx.dynamiqCredential().value).slice(0, 16)}`,
         resolve: "revoke",
         create: () => client.createToken({ name: inputs.name, ...(expires ? { expires_at: expires } : {}) }),
         candidates: () =>
@@ -81,7 +82,7 @@ export const personalAccessToken: ResourceDefinition<PersonalAccessTokenInputs, 
     },
 
     async delete(ctx, id, props) {
-      const own = ctx.dynamiqCredential();
+      const { value: own, setting } = ctx.dynamiqCredential();
       const isOwn =
         props.key !== undefined
           ? fingerprint(props.key) === fingerprint(own)
@@ -89,7 +90,7 @@ export const personalAccessToken: ResourceDefinition<PersonalAccessTokenInputs, 
       if (isOwn) {
         throw new ProviderError(
           "configuration",
-          `dynamiq: personal access token ${id} (${props.preview}) is the credential this provider is using, so it is not revoked now: set dynamiq:token to the new token (the \`key\` output of its replacement) and run again; that run revokes this one`,
+          `dynamiq: personal access token ${id} (${props.preview}) is the credential this provider is using, so it is not revoked now: set ${setting} to the new token (the \`key\` output of its replacement) and run again; that run revokes this one`,
         );
       }
       await ctx.dynamiq().deleteToken(id);

@@ -201,6 +201,7 @@ function outputsOf(inputs: ServiceDeploymentInputs, rec: DeploymentRecord): Serv
 
 export const serviceDeployment: ResourceDefinition<ServiceDeploymentInputs, ServiceDeploymentOutputs> = {
   type: "ServiceDeployment",
+  platform: "dynamiq",
   check,
 
   diff(id, olds, news) {

@@ -15,6 +15,7 @@ describe("Flightcontrol and DYPAI settings", () => {
     expect(flightcontrolSettings({ FLIGHTCONTROL_API_KEY: "fc_env" })).toEqual({
       platform: "flightcontrol",
       credential: "fc_env",
+      credentialSetting: "FLIGHTCONTROL_API_KEY",
       baseUrl: "https://api.flightcontrol.dev",
     });
     expect(
@@ -29,6 +30,7 @@ describe("Flightcontrol and DYPAI settings", () => {
     );
     expect(flightcontrolSettings({ FLIGHTCONTROL_API_KEY: "fc_env" })).toMatchObject({
       credential: "fc_cfg",
+      credentialSetting: "flightcontrol:apiKey",
       baseUrl: "http://127.0.0.1:9/flightcontrol",
     });
   });
@@ -37,6 +39,7 @@ describe("Flightcontrol and DYPAI settings", () => {
     expect(dypaiSettings({ DYPAI_TOKEN: "t1", DYPAI_BASE_URL: "https://dypai.example.com" })).toEqual({
       platform: "dypai",
       credential: "t1",
+      credentialSetting: "DYPAI_TOKEN",
       baseUrl: "https://dypai.example.com",
     });
     configure(config({ "dypai:token": "t2", "dypai:baseUrl": "http://localhost:8/dypai" }));

@@ -33,7 +33,7 @@ export function contextFor(
     dynamiq: () => {
       throw new Error("no Dynamiq calls expected");
     },
-    dynamiqCredential: () => "",
+    dynamiqCredential: () => ({ value: "", setting: "dynamiq:token" }),
     flightcontrol: () => clients.flightcontrol ?? fcClient(emu),
     dypai: () => clients.dypai ?? dyClient(emu),
     now: () => new Date(),

@@ -35,7 +35,7 @@ export function contextOf(emu: Emulator, overrides: ClientOverrides = FAST): Res
   });
   return {
     dynamiq: () => d,
-    dynamiqCredential: () => emu.dynamiq.userPat,
+    dynamiqCredential: () => ({ value: emu.dynamiq.userPat, setting: "dynamiq:token" }),
     flightcontrol: () => f,
     dypai: () => y,
     now: () => new Date(),

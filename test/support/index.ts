@@ -106,6 +106,8 @@ export async function admin<T = Record<string, unknown>>(
 export interface RequestCounts {
   total: number;
   routes: Record<string, number>;
+  /** Management calls per Dynamiq user id (whose Personal Access Token made them). */
+  callers: Record<string, number>;
 }
 
 export async function requests(emu: Emulator): Promise<RequestCounts> {
