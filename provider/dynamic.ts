@@ -5,6 +5,8 @@ import { dynamiqClient } from "./clients/dynamiq";
 import { dypaiClient } from "./clients/dypai";
 import { flightcontrolClient } from "./clients/flightcontrol";
 import { watchEngine } from "./engine";
+import { ProviderError } from "./errors";
+import { LOOKUP_KEY } from "./lookup";
 import {
   checkProviderInstance,
   configure as configureSettings,
@@ -27,8 +29,9 @@ function context(): ResourceContext {
   };
 }
 
+/** The props a definition sees: without the serialised provider and the lookup marker, which are the host's. */
 function withoutProvider<T>(props: Record<string, unknown>): T {
-  const { __provider: _, ...rest } = props;
+  const { __provider: _, [LOOKUP_KEY]: __, ...rest } = props;
   return rest as T;
 }
 
@@ -59,6 +62,12 @@ export function dynamicProvider(kind: string): pulumi.dynamic.ResourceProvider {
     },
     async read(id, props) {
       const r = await def.read(context(), id, withoutProvider(props ?? {}));
+      if (!r && props?.[LOOKUP_KEY] === true) {
+        throw new ProviderError(
+          "not_found",
+          `${def.platform}: ${kind} ${id} does not exist (looked up with ${kind}.get); check the id, and the provider's account`,
+        );
+      }
       // An empty id tells the engine the object is gone, and only a confirmed 404/410 gets here.
       return r ?? { id: "", props: {} };
     },

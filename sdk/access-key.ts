@@ -24,6 +24,15 @@ export class AccessKey extends Credential {
   declare readonly projectId: pulumi.Output<string | undefined>;
   declare readonly createdBy: pulumi.Output<string | undefined>;
 
+  /**
+   * Reads an existing Access Key into the program without managing it: destroying the stack leaves it alone.
+   * `key` stays empty: the platform shows a key's secret once, to whoever created it. An id that does not exist
+   * fails the run.
+   */
+  static get(name: string, id: pulumi.Input<pulumi.ID>, opts?: pulumi.CustomResourceOptions): AccessKey {
+    return new AccessKey(name, {} as AccessKeyArgs, { ...opts, id });
+  }
+
   constructor(name: string, args: AccessKeyArgs, opts?: pulumi.CustomResourceOptions) {
     const own: Record<Exclude<keyof AccessKeyInputs, keyof CredentialInputs>, unknown> = {
       orgId: args.orgId,

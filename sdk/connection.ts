@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInputs } from "../provider/resources/connection";
-import { frontEnd, registered } from "./frontend";
+import { frontEnd, registration } from "./frontend";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
@@ -31,21 +31,34 @@ export class Connection extends pulumi.dynamic.Resource {
   declare readonly authorizationUrl: pulumi.Output<string | undefined>;
   declare readonly createdAt: pulumi.Output<string>;
 
+  /**
+   * Reads an existing connection into the program without managing it: destroying the stack leaves it alone.
+   * `config` holds only the fields the platform returns: never a secret field (API keys, passwords), which
+   * the API does not return. An id that does not exist fails the run.
+   */
+  static get(name: string, id: pulumi.Input<pulumi.ID>, opts?: pulumi.CustomResourceOptions): Connection {
+    return new Connection(name, {} as ConnectionArgs, { ...opts, id });
+  }
+
   constructor(name: string, args: ConnectionArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       provider,
       name,
-      registered({
-        projectId: args.projectId,
-        name: args.name ?? name,
-        type: args.type,
-        config: pulumi.secret(args.config),
-        checkSecretDrift: args.checkSecretDrift,
-        adoptId: args.adoptId,
-        status: undefined,
-        authorizationUrl: undefined,
-        createdAt: undefined,
-      }),
+      registration(
+        {
+          projectId: args.projectId,
+          name: args.name ?? name,
+          type: args.type,
+          config: pulumi.secret(args.config),
+          checkSecretDrift: args.checkSecretDrift,
+          adoptId: args.adoptId,
+          status: undefined,
+          authorizationUrl: undefined,
+          createdAt: undefined,
+        },
+        opts,
+        args,
+      ),
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "config"] },
       "dynamiq",
       "Connection",

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CredentialInputs } from "../provider/resources/credential";
 import type { Rotation } from "../provider/rotation";
-import { registered, type FrontEnd } from "./frontend";
+import { registration, type FrontEnd } from "./frontend";
 
 /** Arguments both credential kinds take ({@link AccessKeyArgs} adds the organisation and project). */
 export interface CredentialArgs {
@@ -49,7 +49,11 @@ export abstract class Credential extends pulumi.dynamic.Resource {
     super(
       provider,
       name,
-      registered({ ...extra, ...common, key: undefined, preview: undefined, createdAt: undefined }),
+      registration(
+        { ...extra, ...common, key: undefined, preview: undefined, createdAt: undefined },
+        opts,
+        args,
+      ),
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "key"] },
       "dynamiq",
       provider.kind,

@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { frontEnd } from "./frontend";
+import { frontEnd, registration } from "./frontend";
 import { PlatformProvider, type InstanceSettings } from "./provider-instance";
 
 /** Arguments of a {@link BackendSecret}. */
@@ -31,19 +31,32 @@ export class BackendSecret extends pulumi.dynamic.Resource {
   /** Set by a refresh when the secret was overwritten out of band. */
   declare readonly platformVersion: pulumi.Output<number | undefined>;
 
+  /**
+   * Reads an existing backend secret into the program without managing it; the id is `<engineId>/<name>`, and
+   * destroying the stack leaves the secret alone. `value` stays empty: the platform never returns it. A secret
+   * that does not exist fails the run.
+   */
+  static get(name: string, id: pulumi.Input<pulumi.ID>, opts?: pulumi.CustomResourceOptions): BackendSecret {
+    return new BackendSecret(name, {} as BackendSecretArgs, { ...opts, id });
+  }
+
   constructor(name: string, args: BackendSecretArgs, opts?: pulumi.CustomResourceOptions) {
     super(
       provider,
       name,
-      {
-        engineId: args.engineId,
-        name: args.name,
-        value: pulumi.secret(args.value),
-        version: undefined,
-        createdAt: undefined,
-        updatedAt: undefined,
-        platformVersion: undefined,
-      },
+      registration(
+        {
+          engineId: args.engineId,
+          name: args.name,
+          value: pulumi.secret(args.value),
+          version: undefined,
+          createdAt: undefined,
+          updatedAt: undefined,
+          platformVersion: undefined,
+        },
+        opts,
+        {},
+      ),
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "value"] },
       "dypai",
       "BackendSecret",

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceReference } from "../provider/clients/flightcontrol";
 import type { ServiceEnvVariablesInputs } from "../provider/resources/flightcontrol-env-variables";
-import { frontEnd } from "./frontend";
+import { frontEnd, registration } from "./frontend";
 import { PlatformProvider, type InstanceSettings } from "./provider-instance";
 
 type Vars<T> = pulumi.Input<Record<string, pulumi.Input<T>>>;
@@ -51,6 +51,21 @@ export class ServiceEnvVariables extends pulumi.dynamic.Resource {
   /** The workflow run that stored FC-managed secrets last. */
   declare readonly lastRunId: pulumi.Output<string | undefined>;
 
+  /**
+   * Reads every environment variable of a Flightcontrol service into the program without managing any: the id
+   * is the service id, and destroying the stack leaves the variables alone. Plain text variables and references
+   * (`fromParameterStore`, `fromSecretsManager`, `fromService`) come with their values; FC-managed secrets only
+   * with their parameter path or ARN in `references`, because the API never returns secret values. A service
+   * that does not exist fails the run.
+   */
+  static get(
+    name: string,
+    serviceId: pulumi.Input<pulumi.ID>,
+    opts?: pulumi.CustomResourceOptions,
+  ): ServiceEnvVariables {
+    return new ServiceEnvVariables(name, {} as ServiceEnvVariablesArgs, { ...opts, id: serviceId });
+  }
+
   constructor(name: string, args: ServiceEnvVariablesArgs, opts?: pulumi.CustomResourceOptions) {
     const inputs: Record<keyof ServiceEnvVariablesInputs, unknown> = {
       serviceId: args.serviceId,
@@ -65,13 +80,17 @@ export class ServiceEnvVariables extends pulumi.dynamic.Resource {
     super(
       provider,
       name,
-      {
-        ...inputs,
-        references: undefined,
-        versions: undefined,
-        changedOutOfBand: undefined,
-        lastRunId: undefined,
-      },
+      registration(
+        {
+          ...inputs,
+          references: undefined,
+          versions: undefined,
+          changedOutOfBand: undefined,
+          lastRunId: undefined,
+        },
+        opts,
+        {},
+      ),
       {
         ...opts,
         additionalSecretOutputs: [

@@ -1,4 +1,5 @@
 import type * as pulumi from "@pulumi/pulumi";
+import { LOOKUP_KEY } from "../provider/lookup";
 
 type Props = Record<string, unknown>;
 
@@ -53,4 +54,22 @@ export function frontEnd(kind: string): FrontEnd {
 export function registered(props: Props): Props {
   const { adoptId, ...rest } = props;
   return adoptId === undefined ? rest : props;
+}
+
+/**
+ * The properties a lookup by id (a class's static `get`) registers: every property the class registers, unset,
+ * so that the engine's Read fills each one it can, and the few the Read needs to find the object (`state`).
+ */
+export function lookedUp(props: Props, state: object = {}): Props {
+  const unset = Object.fromEntries(Object.keys(props).map((k) => [k, undefined]));
+  return { ...unset, ...state, [LOOKUP_KEY]: true };
+}
+
+/** What a class registers: a lookup (`opts.id` set by its static `get`) or a resource it manages. */
+export function registration(
+  props: Props,
+  opts: pulumi.CustomResourceOptions | undefined,
+  state: object | undefined,
+): Props {
+  return opts?.id === undefined ? registered(props) : lookedUp(props, state);
 }

@@ -13,6 +13,18 @@ const provider = frontEnd("PersonalAccessToken");
  * using.
  */
 export class PersonalAccessToken extends Credential {
+  /**
+   * Reads an existing token of the provider's user into the program without managing it: destroying the stack
+   * leaves it alone. `key` stays empty: the platform shows a token once. An id that does not exist fails the run.
+   */
+  static get(
+    name: string,
+    id: pulumi.Input<pulumi.ID>,
+    opts?: pulumi.CustomResourceOptions,
+  ): PersonalAccessToken {
+    return new PersonalAccessToken(name, {}, { ...opts, id });
+  }
+
   constructor(name: string, args: PersonalAccessTokenArgs = {}, opts?: pulumi.CustomResourceOptions) {
     super(provider, name, args, {}, opts);
   }

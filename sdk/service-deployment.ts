@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceDeploymentInputs } from "../provider/resources/service-deployment";
-import { frontEnd, registered } from "./frontend";
+import { frontEnd, registration } from "./frontend";
 
 /** Arguments of a {@link ServiceDeployment}. */
 export interface ServiceDeploymentArgs {
@@ -34,6 +34,23 @@ export class ServiceDeployment extends pulumi.dynamic.Resource {
   declare readonly activeDeploymentId: pulumi.Output<string | undefined>;
   declare readonly createdAt: pulumi.Output<string | undefined>;
 
+  /**
+   * Reads an existing deployment of a service into the program without managing it: destroying the stack
+   * leaves it (and the service) alone. `env` holds the plain variables; `secretEnv` stays empty, because the
+   * platform never returns secret values. An id that does not exist fails the run.
+   */
+  static get(
+    name: string,
+    id: pulumi.Input<pulumi.ID>,
+    state: { serviceId: pulumi.Input<string> },
+    opts?: pulumi.CustomResourceOptions,
+  ): ServiceDeployment {
+    return new ServiceDeployment(name, { serviceId: state.serviceId } as ServiceDeploymentArgs, {
+      ...opts,
+      id,
+    });
+  }
+
   constructor(name: string, args: ServiceDeploymentArgs, opts?: pulumi.CustomResourceOptions) {
     const inputs: Record<keyof ServiceDeploymentInputs, unknown> = {
       serviceId: args.serviceId,
@@ -47,7 +64,11 @@ export class ServiceDeployment extends pulumi.dynamic.Resource {
     super(
       provider,
       name,
-      registered({ ...inputs, status: undefined, activeDeploymentId: undefined, createdAt: undefined }),
+      registration(
+        { ...inputs, status: undefined, activeDeploymentId: undefined, createdAt: undefined },
+        opts,
+        args,
+      ),
       { ...opts, additionalSecretOutputs: [...(opts?.additionalSecretOutputs ?? []), "secretEnv"] },
       "dynamiq",
       "ServiceDeployment",

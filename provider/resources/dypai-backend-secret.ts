@@ -12,7 +12,7 @@
 //   update that writes the declared value again. Whether an overwrite out of band wrote the same value, or
 //   what it wrote, cannot be known.
 import type { z as Z } from "zod";
-import type { InputFailure } from "../errors";
+import { ProviderError, type InputFailure } from "../errors";
 import type { SecretMeta } from "../clients/dypai";
 import { changedKeys, type ResourceDefinition } from "../resource";
 import { failuresOf, userInputs } from "../validate";
@@ -73,6 +73,18 @@ export function secretId(engineId: string, name: string): string {
   return `${engineId}/${name}`;
 }
 
+/** The engine and name of a secret id (`<engineId>/<name>`), as `BackendSecret.get` is given it. */
+function secretAddress(id: string): { engineId: string; name: string } {
+  const slash = id.indexOf("/");
+  if (slash <= 0 || slash === id.length - 1) {
+    throw new ProviderError(
+      "invalid_input",
+      `dypai: "${id}" is not a backend secret id: expected <engineId>/<name>`,
+    );
+  }
+  return { engineId: id.slice(0, slash), name: id.slice(slash + 1) };
+}
+
 function outputsOf(inputs: BackendSecretInputs, meta: SecretMeta): BackendSecretOutputs {
   const out: BackendSecretOutputs = {
     engineId: inputs.engineId,
@@ -112,9 +124,17 @@ export const backendSecret: ResourceDefinition<BackendSecretInputs, BackendSecre
   },
 
   async read(ctx, id, props) {
-    const meta = await ctx.dypai().getSecret(props.engineId, props.name);
+    // A lookup (`BackendSecret.get`) has nothing in state but the id.
+    const lookup = props.engineId === undefined;
+    const { engineId, name } = lookup ? secretAddress(id) : props;
+    const meta = await ctx.dypai().getSecret(engineId, name);
     // Only a confirmed 404/410 means gone; every other failure has already been thrown.
     if (!meta) return null;
+    if (lookup) {
+      // The value is write-only on the platform: a looked-up secret has none.
+      const { value: _, ...outs } = outputsOf({ engineId, name, value: "" }, meta);
+      return { id, props: outs as BackendSecretOutputs };
+    }
     const outs: BackendSecretOutputs = { ...props };
     if (meta.version !== props.version) outs.platformVersion = meta.version;
     else delete outs.platformVersion;

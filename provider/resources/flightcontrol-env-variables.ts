@@ -472,15 +472,35 @@ function inputsOf(outs: ServiceEnvVariablesOutputs): ServiceEnvVariablesInputs {
   return out;
 }
 
+/**
+ * Every variable of a service, for a lookup (`ServiceEnvVariables.get`, whose id is the service id): values of
+ * plain text and reference groups, and for FC-managed secrets only their reference, never a value.
+ */
+function lookedUp(serviceId: string, remote: Record<string, RemoteVariable>): ServiceEnvVariablesOutputs {
+  const outs: ServiceEnvVariablesOutputs = { serviceId };
+  const references: Record<string, string> = {};
+  for (const [name, r] of Object.entries(remote).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    if (isSecretGroup(r.type)) {
+      if (r.reference) references[name] = r.reference;
+    } else if (r.value !== undefined) {
+      ((outs as unknown as Record<string, Record<string, unknown>>)[r.type] ??= {})[name] = r.value;
+    }
+  }
+  if (Object.keys(references).length > 0) outs.references = references;
+  return outs;
+}
+
 async function read(ctx: ResourceContext, id: string, props: ServiceEnvVariablesOutputs) {
   let remote: Record<string, RemoteVariable>;
+  const lookup = props.serviceId === undefined;
   try {
-    remote = await ctx.flightcontrol().listEnvVariables(props.serviceId);
+    remote = await ctx.flightcontrol().listEnvVariables(lookup ? id : props.serviceId);
   } catch (e) {
     // The service is gone, and its variables with it.
     if (e instanceof NotFoundError) return null;
     throw e;
   }
+  if (lookup) return { id, props: lookedUp(id, remote) };
   const state: Entries = new Map();
   const versions = { ...(props.versions ?? {}) };
   const references = { ...(props.references ?? {}) };

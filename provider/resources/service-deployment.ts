@@ -4,7 +4,7 @@
 // makes no API call: the platform has no endpoint to remove one, a superseded record is history, and the
 // service keeps running its newest deployment, which a delete must never undo.
 import type { z as Z } from "zod";
-import { OperationError, TransportError } from "../errors";
+import { OperationError, ProviderError, TransportError } from "../errors";
 import type { DeploymentRecord, EnvEntry } from "../clients/dynamiq";
 import { collectNewestSince } from "../pagination";
 import { answerLost, createReconciled } from "../reconcile";
@@ -188,6 +188,14 @@ async function waitForDeployment(
   }
 }
 
+/** The inputs an existing deployment stands for (adopted, or looked up by `get`): its image and plain variables. */
+function deployedInputs(inputs: ServiceDeploymentInputs, rec: DeploymentRecord): ServiceDeploymentInputs {
+  const plain = Object.fromEntries(
+    (rec.env ?? []).filter((e) => !e.secret).map((e) => [e.name, e.value ?? ""]),
+  );
+  return { ...inputs, image: rec.image, env: plain };
+}
+
 function outputsOf(inputs: ServiceDeploymentInputs, rec: DeploymentRecord): ServiceDeploymentOutputs {
   const out: ServiceDeploymentOutputs = {
     ...inputs,
@@ -216,11 +224,7 @@ export const serviceDeployment: ResourceDefinition<ServiceDeploymentInputs, Serv
     const client = ctx.dynamiq();
     if (inputs.adoptId) {
       const rec = await client.getDeployment(inputs.serviceId, inputs.adoptId);
-      const plain = Object.fromEntries(
-        (rec.env ?? []).filter((e) => !e.secret).map((e) => [e.name, e.value ?? ""]),
-      );
-      const adopted: ServiceDeploymentInputs = { ...inputs, image: rec.image, env: plain };
-      return { id: rec.id, outs: outputsOf(adopted, rec) };
+      return { id: rec.id, outs: outputsOf(deployedInputs(inputs, rec), rec) };
     }
     const body = {
       image: inputs.image,
@@ -256,6 +260,12 @@ export const serviceDeployment: ResourceDefinition<ServiceDeploymentInputs, Serv
   },
 
   async read(ctx, id, props) {
+    if (props.serviceId === undefined) {
+      throw new ProviderError(
+        "invalid_input",
+        `dynamiq: deployment ${id} cannot be read without its service: use ServiceDeployment.get(name, id, { serviceId })`,
+      );
+    }
     // A 404 means the service is gone, and its deployments with it.
     const service = await unlessGone(ctx.dynamiq().getService(props.serviceId));
     if (!service) return null;
@@ -269,7 +279,13 @@ export const serviceDeployment: ResourceDefinition<ServiceDeploymentInputs, Serv
       });
     }
     const active = service.active_deployment_id ?? service.latest_deployment_id ?? undefined;
-    const outs: ServiceDeploymentOutputs = { ...props };
+    let outs: ServiceDeploymentOutputs = { ...props };
+    if (props.image === undefined) {
+      // A lookup (`ServiceDeployment.get`): state holds only the service id; the deployment says the rest.
+      const rec = await unlessGone(ctx.dynamiq().getDeployment(props.serviceId, id));
+      if (!rec) return null;
+      outs = outputsOf(deployedInputs({ serviceId: props.serviceId, image: rec.image }, rec), rec);
+    }
     if (active) outs.activeDeploymentId = active;
     else delete outs.activeDeploymentId;
     return { id, props: outs };
