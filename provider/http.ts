@@ -119,6 +119,35 @@ export class HttpClient {
     return this.opts.platform;
   }
 
+  /**
+   * The error for an answer that is not what the API documents (a 2xx without a field it promises, a body of
+   * another shape): never acted on, never taken to mean "gone", so state is kept.
+   */
+  badAnswer(
+    method: string,
+    path: string,
+    res: { status?: number; requestId?: string } | undefined,
+    reason: string,
+  ): TransportError {
+    return new TransportError("bad_response", {
+      platform: this.platform,
+      method,
+      path,
+      status: res?.status,
+      requestId: res?.requestId,
+      reason,
+    });
+  }
+
+  /**
+   * The one rule for deletes: the object the platform confirms gone (404/410) is what was asked for, so a
+   * DELETE resolves then too (a retried DELETE whose first attempt succeeded gets exactly that answer). Every
+   * other failure throws. Reads have the opposite rule: a 404/410 throws NotFoundError (see `unlessGone`).
+   */
+  async remove(spec: Omit<RequestSpec, "method" | "accept">): Promise<void> {
+    await this.request({ ...spec, method: "DELETE", accept: [404, 410] });
+  }
+
   async request<T = unknown>(spec: RequestSpec): Promise<HttpResponse<T>> {
     const idempotent =
       spec.idempotent ?? (spec.method === "GET" || spec.method === "PUT" || spec.method === "DELETE");

@@ -1,7 +1,6 @@
 // The Dynamiq management API client (https://api.getdynamiq.ai). Shapes follow the platform's documents in
 // shared/seeds; what they leave out is listed as assumed in emulator/README.md.
 import { HttpClient, encodePath, type HttpClientOptions } from "../http";
-import { TransportError } from "../errors";
 import { dynamiqSettings, requirePersonalAccessToken, type PlatformSettings } from "../settings";
 
 export interface Pagination {
@@ -83,15 +82,7 @@ export class DynamiqClient {
   ): Promise<T> {
     const res = await p;
     const body = res.body as { data?: T } | undefined;
-    const fail = (reason: string) =>
-      new TransportError("bad_response", {
-        platform: "dynamiq",
-        method,
-        path,
-        status: res.status,
-        requestId: res.requestId,
-        reason,
-      });
+    const fail = (reason: string) => this.http.badAnswer(method, path, res, reason);
     if (!body || typeof body !== "object" || !("data" in body))
       throw fail("the response has no `data` envelope");
     // A 200 without a field the API documents is not an answer we can act on (nor drop state over).
@@ -139,22 +130,18 @@ export class DynamiqClient {
     );
   }
 
-  /** Resolves false when the connection was already gone. */
-  async deleteConnection(id: string): Promise<boolean> {
-    const res = await this.http.request({
-      method: "DELETE",
-      path: encodePath`/v1/connections/${id}`,
-      accept: [404, 410],
-    });
-    return res.status < 400;
+  /** Resolves also when it was already gone (404/410). */
+  deleteConnection(id: string): Promise<void> {
+    return this.http.remove({ path: encodePath`/v1/connections/${id}` });
   }
 
   /** The decrypted config; the only endpoint that returns secret fields. */
   async connectionCredentials(id: string): Promise<Record<string, unknown>> {
     const path = encodePath`/v1/connections/${id}/credentials`;
     // Reading credentials changes nothing, so it may be retried like a GET.
+    const res = await this.http.request({ method: "POST", path, idempotent: true });
     const data = await this.data<{ config?: unknown } & Record<string, unknown>>(
-      this.http.request({ method: "POST", path, idempotent: true }),
+      Promise.resolve(res),
       "POST",
       path,
     );
@@ -162,12 +149,7 @@ export class DynamiqClient {
     if (data.config && typeof data.config === "object") return data.config as Record<string, unknown>;
     if ("id" in data && "type" in data) {
       // The connection without its config: never take the record itself for the credentials.
-      throw new TransportError("bad_response", {
-        platform: "dynamiq",
-        method: "POST",
-        path,
-        reason: "the response lacks `config`",
-      });
+      throw this.http.badAnswer("POST", path, res, "the response lacks `config`");
     }
     return data;
   }
@@ -205,13 +187,9 @@ export class DynamiqClient {
     ]);
   }
 
-  async deleteAccessKey(id: string): Promise<boolean> {
-    const res = await this.http.request({
-      method: "DELETE",
-      path: encodePath`/v1/access-keys/${id}`,
-      accept: [404, 410],
-    });
-    return res.status < 400;
+  /** Resolves also when it was already gone (404/410). */
+  deleteAccessKey(id: string): Promise<void> {
+    return this.http.remove({ path: encodePath`/v1/access-keys/${id}` });
   }
 
   async listAccessKeys(q: { org_id: string; page?: number; page_size?: number }) {
@@ -244,13 +222,9 @@ export class DynamiqClient {
     ]);
   }
 
-  async deleteToken(id: string): Promise<boolean> {
-    const res = await this.http.request({
-      method: "DELETE",
-      path: encodePath`/v1/personal-access-tokens/${id}`,
-      accept: [404, 410],
-    });
-    return res.status < 400;
+  /** Resolves also when it was already gone (404/410). */
+  deleteToken(id: string): Promise<void> {
+    return this.http.remove({ path: encodePath`/v1/personal-access-tokens/${id}` });
   }
 
   async listTokens(q: { page?: number; page_size?: number }) {
@@ -278,9 +252,16 @@ export class DynamiqClient {
     );
   }
 
-  getService(serviceId: string) {
+  /** The service, which must say what it runs: `active_deployment_id` (or `latest_deployment_id`), null if nothing. */
+  async getService(serviceId: string): Promise<ServiceRecord> {
     const path = encodePath`/v1/services/${serviceId}`;
-    return this.data<ServiceRecord>(this.http.request({ method: "GET", path }), "GET", path, ["id"]);
+    const res = await this.http.request({ method: "GET", path });
+    const service = await this.data<ServiceRecord>(Promise.resolve(res), "GET", path, ["id"]);
+    if (!("active_deployment_id" in service) && !("latest_deployment_id" in service)) {
+      // A 200 that does not say what runs: an error (state kept), never "nothing runs".
+      throw this.http.badAnswer("GET", path, res, "the response lacks `active_deployment_id`");
+    }
+    return service;
   }
 
   getDeployment(serviceId: string, deploymentId: string) {

@@ -2,7 +2,6 @@
 // (`/api/engine/{id}/secrets`) and the rules (write-only: overwrite or delete, never read back); the request and
 // response shapes are not public and are assumed (emulator/README.md, "DYPAI").
 import { HttpClient, encodePath, type HttpClientOptions } from "../http";
-import { TransportError } from "../errors";
 import { dypaiSettings, type PlatformSettings } from "../settings";
 
 /** What the API shows of a secret: never its value. */
@@ -26,14 +25,12 @@ export class DypaiClient {
   ): SecretMeta {
     const b = res.body as Partial<SecretMeta> | undefined;
     if (!b || typeof b !== "object" || typeof b.name !== "string" || typeof b.version !== "number") {
-      throw new TransportError("bad_response", {
-        platform: "dypai",
+      throw this.http.badAnswer(
         method,
         path,
-        status: res.status,
-        requestId: res.requestId,
-        reason: "the answer is not a secret's metadata {name, version, ...}",
-      });
+        res,
+        "the answer is not a secret's metadata {name, version, ...}",
+      );
     }
     return b as SecretMeta;
   }
@@ -45,11 +42,10 @@ export class DypaiClient {
     return this.meta("PUT", path, res);
   }
 
-  /** The metadata of one secret, or undefined when the platform confirms it does not exist (404/410). */
-  async getSecret(engineId: string, name: string): Promise<SecretMeta | undefined> {
+  /** The metadata of one secret; NotFoundError when the platform confirms it does not exist (404/410). */
+  async getSecret(engineId: string, name: string): Promise<SecretMeta> {
     const path = encodePath`/api/engine/${engineId}/secrets/${name}`;
-    const res = await this.http.request({ method: "GET", path, accept: [404, 410] });
-    if (res.status === 404 || res.status === 410) return undefined;
+    const res = await this.http.request({ method: "GET", path });
     return this.meta("GET", path, res);
   }
 

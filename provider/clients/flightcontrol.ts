@@ -2,7 +2,6 @@
 // status endpoint follow the platform's document (shared/seeds/flightcontrol-env-variables-api.txt); the
 // read-back and the delete are not public and are assumed (emulator/README.md, "Flightcontrol").
 import { HttpClient, encodePath, type HttpClientOptions } from "../http";
-import { TransportError } from "../errors";
 import { flightcontrolSettings, type PlatformSettings } from "../settings";
 
 /** The six groups of the documented POST. */
@@ -70,17 +69,6 @@ export interface RemoteVariable {
 export class FlightcontrolClient {
   constructor(readonly http: HttpClient) {}
 
-  private bad(method: string, path: string, status: number, requestId: string | undefined, reason: string) {
-    return new TransportError("bad_response", {
-      platform: "flightcontrol",
-      method,
-      path,
-      status,
-      requestId,
-      reason,
-    });
-  }
-
   /**
    * One POST with every group of a change set. Writing the same values again has the same effect, so a lost
    * answer may be retried (a second run supersedes the first).
@@ -97,7 +85,7 @@ export class FlightcontrolClient {
     const b = res.body ?? {};
     if (res.status === 202 || b.status === "processing") {
       if (typeof b.runId !== "string" || b.runId === "") {
-        throw this.bad("POST", path, res.status, res.requestId, "a 202 answer without a runId");
+        throw this.http.badAnswer("POST", path, res, "a 202 answer without a runId");
       }
       return {
         status: "processing",
@@ -107,13 +95,7 @@ export class FlightcontrolClient {
       };
     }
     if (b.status !== "completed") {
-      throw this.bad(
-        "POST",
-        path,
-        res.status,
-        res.requestId,
-        "the answer has neither status completed nor processing",
-      );
+      throw this.http.badAnswer("POST", path, res, "the answer has neither status completed nor processing");
     }
     return { status: "completed", savedCount: Number(b.savedCount ?? 0) };
   }
@@ -123,7 +105,7 @@ export class FlightcontrolClient {
     const res = await this.http.request<Partial<RunStatus>>({ method: "GET", path, query: { runId } });
     const b = res.body;
     if (!b || typeof b !== "object" || typeof b.isFinished !== "boolean") {
-      throw this.bad("GET", path, res.status, res.requestId, "the status answer has no isFinished");
+      throw this.http.badAnswer("GET", path, res, "the status answer has no isFinished");
     }
     return {
       isFinished: b.isFinished,
@@ -143,19 +125,14 @@ export class FlightcontrolClient {
     });
     const vars = res.body?.envVariables;
     if (!vars || typeof vars !== "object" || Array.isArray(vars)) {
-      throw this.bad("GET", path, res.status, res.requestId, "the answer has no envVariables object");
+      throw this.http.badAnswer("GET", path, res, "the answer has no envVariables object");
     }
     return vars;
   }
 
-  /** Assumed endpoint. Resolves false when the variable was already gone (404/410). */
-  async deleteEnvVariable(serviceId: string, name: string): Promise<boolean> {
-    const res = await this.http.request({
-      method: "DELETE",
-      path: encodePath`/v1/services/${serviceId}/env-variables/${name}`,
-      accept: [404, 410],
-    });
-    return res.status < 400;
+  /** Assumed endpoint. Resolves also when the variable was already gone (404/410). */
+  deleteEnvVariable(serviceId: string, name: string): Promise<void> {
+    return this.http.remove({ path: encodePath`/v1/services/${serviceId}/env-variables/${name}` });
   }
 }
 

@@ -14,7 +14,7 @@
 import type { z as Z } from "zod";
 import { ProviderError, type InputFailure } from "../errors";
 import type { SecretMeta } from "../clients/dypai";
-import { changedKeys, type ResourceDefinition } from "../resource";
+import { changedKeys, unlessGone, type ResourceDefinition } from "../resource";
 import { failuresOf, userInputs } from "../validate";
 
 export interface BackendSecretInputs {
@@ -127,8 +127,7 @@ export const backendSecret: ResourceDefinition<BackendSecretInputs, BackendSecre
     // A lookup (`BackendSecret.get`) has nothing in state but the id.
     const lookup = props.engineId === undefined;
     const { engineId, name } = lookup ? secretAddress(id) : props;
-    const meta = await ctx.dypai().getSecret(engineId, name);
-    // Only a confirmed 404/410 means gone; every other failure has already been thrown.
+    const meta = await unlessGone(ctx.dypai().getSecret(engineId, name));
     if (!meta) return null;
     if (lookup) {
       // The value is write-only on the platform: a looked-up secret has none.
@@ -149,7 +148,7 @@ export const backendSecret: ResourceDefinition<BackendSecretInputs, BackendSecre
 
   async delete(ctx, _id, props) {
     const client = ctx.dypai();
-    const meta = await client.getSecret(props.engineId, props.name);
+    const meta = await unlessGone(client.getSecret(props.engineId, props.name));
     if (!meta) return; // already gone
     // Written since our last write (another resource took the name over, or someone overwrote it): not ours.
     if (props.version !== undefined && meta.version !== props.version) return;

@@ -14,7 +14,7 @@
 //   state records exactly what was stored.
 import { createHash } from "node:crypto";
 import type { z as Z } from "zod";
-import { NotFoundError, OperationError, redact, type InputFailure } from "../errors";
+import { OperationError, redact, type InputFailure } from "../errors";
 import {
   FC_GROUPS,
   FC_SECRET_GROUPS,
@@ -22,12 +22,15 @@ import {
   type FcGroup,
   type FlightcontrolClient,
   type RemoteVariable,
+  type RunStatus,
   type ServiceReference,
 } from "../clients/flightcontrol";
+import { pollUntil } from "../poll";
 import {
   containsUnknown,
   isUnknown,
   jsonEqual,
+  unlessGone,
   type ResourceContext,
   type ResourceDefinition,
 } from "../resource";
@@ -278,8 +281,6 @@ interface ApplyOutcome {
   failure?: OperationError;
 }
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
 function reasonOf(entry: unknown): string | undefined {
   if (typeof entry === "string") return entry;
   if (entry && typeof entry === "object") {
@@ -342,19 +343,16 @@ async function apply(
       for (const [name, e] of asyncWrites) stored(name, e);
     } else {
       runId = thisRun = res.runId;
-      let delay = 200;
-      let status: Awaited<ReturnType<FlightcontrolClient["runStatus"]>> | undefined;
-      for (;;) {
-        await sleep(Math.max(0, Math.min(delay, deadline - Date.now())));
-        try {
-          status = await client.runStatus(serviceId, res.runId);
-        } catch (e) {
-          // The run goes on without us; what it stored is unknown, so it is not recorded as stored.
-          pollError = redact(e instanceof Error ? e.message : String(e), secrets);
-          break;
-        }
-        if (status.isFinished || Date.now() >= deadline) break;
-        delay = Math.min(Math.round(delay * 1.5), 5_000);
+      let status: RunStatus | undefined;
+      try {
+        ({ last: status } = await pollUntil({
+          deadline,
+          poll: () => client.runStatus(serviceId, res.runId),
+          done: (s) => s.isFinished,
+        }));
+      } catch (e) {
+        // The run goes on without us; what it stored is unknown, so it is not recorded as stored.
+        pollError = redact(e instanceof Error ? e.message : String(e), secrets);
       }
       for (const [name, e] of asyncWrites) {
         const storedRef = status?.storedEnvVariables?.[name];
@@ -491,15 +489,10 @@ function lookedUp(serviceId: string, remote: Record<string, RemoteVariable>): Se
 }
 
 async function read(ctx: ResourceContext, id: string, props: ServiceEnvVariablesOutputs) {
-  let remote: Record<string, RemoteVariable>;
   const lookup = props.serviceId === undefined;
-  try {
-    remote = await ctx.flightcontrol().listEnvVariables(lookup ? id : props.serviceId);
-  } catch (e) {
-    // The service is gone, and its variables with it.
-    if (e instanceof NotFoundError) return null;
-    throw e;
-  }
+  // The service gone (404/410) means its variables are gone with it.
+  const remote = await unlessGone(ctx.flightcontrol().listEnvVariables(lookup ? id : props.serviceId));
+  if (!remote) return null;
   if (lookup) return { id, props: lookedUp(id, remote) };
   const state: Entries = new Map();
   const versions = { ...(props.versions ?? {}) };
@@ -559,17 +552,11 @@ export const serviceEnvVariables: ResourceDefinition<ServiceEnvVariablesInputs, 
     },
 
     async delete(ctx, id, props) {
-      let failure: OperationError | undefined;
-      try {
-        ({ failure } = await apply(ctx.flightcontrol(), props.serviceId, props, {
-          serviceId: props.serviceId,
-        }));
-      } catch (e) {
-        // The service itself is gone, and its variables with it.
-        if (e instanceof NotFoundError) return;
-        throw e;
-      }
+      // The service itself gone (404/410): its variables went with it.
+      const done = await unlessGone(
+        apply(ctx.flightcontrol(), props.serviceId, props, { serviceId: props.serviceId }),
+      );
       // The resource stays in state: what could not be deleted is still on the service.
-      if (failure) throw failure;
+      if (done?.failure) throw done.failure;
     },
   };

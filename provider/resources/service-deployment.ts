@@ -4,9 +4,10 @@
 // makes no API call: the platform has no endpoint to remove one, a superseded record is history, and the
 // service keeps running its newest deployment, which a delete must never undo.
 import type { z as Z } from "zod";
-import { OperationError, ProviderError, TransportError } from "../errors";
+import { OperationError, ProviderError } from "../errors";
 import type { DeploymentRecord, EnvEntry } from "../clients/dynamiq";
 import { collectNewestSince } from "../pagination";
+import { pollUntil } from "../poll";
 import { answerLost, createReconciled } from "../reconcile";
 import {
   changedKeys,
@@ -150,42 +151,42 @@ async function waitForDeployment(
   dep: DeploymentRecord,
   timeoutS: number,
 ) {
-  const deadline = Date.now() + timeoutS * 1000;
+  const statusOf = (d: DeploymentRecord) => (d.status ?? "").toLowerCase();
   let current = dep;
-  let delay = 200;
   let pollFailures = 0;
-  for (;;) {
-    const status = (current.status ?? "").toLowerCase();
+  const { last, done } = await pollUntil({
+    deadline: Date.now() + timeoutS * 1000,
+    first: dep,
     // A deployment without a status is taken as done: not every deployment kind reports one.
-    if (!status || SUCCEEDED.has(status)) return current;
-    if (FAILED.has(status)) {
-      throw new OperationError(
-        "dynamiq",
-        `deployment of service ${serviceId} ${status}: ${current.message ?? "no message"}`,
-        {
-          service: serviceId,
-          deployment: current.id,
-          status,
-        },
-      );
-    }
-    if (Date.now() + delay > deadline) {
-      throw new OperationError(
-        "dynamiq",
-        `deployment of service ${serviceId} did not finish within ${timeoutS} s (raise timeoutSeconds to wait longer); the platform may still complete it`,
-        { service: serviceId, deployment: current.id, status },
-      );
-    }
-    await new Promise((r) => setTimeout(r, delay));
-    delay = Math.min(Math.round(delay * 1.5), 5_000);
-    try {
-      current = await ctx.dynamiq().getDeployment(serviceId, current.id);
-      pollFailures = 0;
-    } catch (e) {
-      // A poll changes nothing: a lost or unreadable answer is asked again, a few times in a row at most.
-      if (!answerLost(e) || ++pollFailures > MAX_POLL_FAILURES) throw e;
-    }
+    done: (d) => !statusOf(d) || SUCCEEDED.has(statusOf(d)) || FAILED.has(statusOf(d)),
+    poll: async () => {
+      try {
+        current = await ctx.dynamiq().getDeployment(serviceId, current.id);
+        pollFailures = 0;
+      } catch (e) {
+        // A poll changes nothing: a lost or unreadable answer is asked again, a few times in a row at most.
+        if (!answerLost(e) || ++pollFailures > MAX_POLL_FAILURES) throw e;
+      }
+      return current;
+    },
+  });
+  const final = last ?? dep;
+  const status = statusOf(final);
+  if (!done) {
+    throw new OperationError(
+      "dynamiq",
+      `deployment of service ${serviceId} did not finish within ${timeoutS} s (raise timeoutSeconds to wait longer); the platform may still complete it`,
+      { service: serviceId, deployment: final.id, status },
+    );
   }
+  if (FAILED.has(status)) {
+    throw new OperationError(
+      "dynamiq",
+      `deployment of service ${serviceId} ${status}: ${final.message ?? "no message"}`,
+      { service: serviceId, deployment: final.id, status },
+    );
+  }
+  return final;
 }
 
 /** The inputs an existing deployment stands for (adopted, or looked up by `get`): its image and plain variables. */
@@ -269,15 +270,6 @@ export const serviceDeployment: ResourceDefinition<ServiceDeploymentInputs, Serv
     // A 404 means the service is gone, and its deployments with it.
     const service = await unlessGone(ctx.dynamiq().getService(props.serviceId));
     if (!service) return null;
-    if (!("active_deployment_id" in service) && !("latest_deployment_id" in service)) {
-      // A 200 that does not say what runs: an error (state kept), never "nothing runs".
-      throw new TransportError("bad_response", {
-        platform: "dynamiq",
-        method: "GET",
-        path: `/v1/services/${props.serviceId}`,
-        reason: "the response lacks `active_deployment_id`",
-      });
-    }
     const active = service.active_deployment_id ?? service.latest_deployment_id ?? undefined;
     let outs: ServiceDeploymentOutputs = { ...props };
     if (props.image === undefined) {

@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { dypaiClient } from "../../provider/clients/dypai";
 import { flightcontrolClient } from "../../provider/clients/flightcontrol";
-import { ApiError, ConfigurationError, TransportError } from "../../provider/errors";
+import { ApiError, ConfigurationError, NotFoundError, TransportError } from "../../provider/errors";
 import { configure, dypaiSettings, flightcontrolSettings, resetConfiguration } from "../../provider/settings";
 import { thrown } from "./companion-support";
 
@@ -161,7 +161,7 @@ describe("clients on the shared HttpClient", () => {
     });
     expect(JSON.parse(seen[0].body)).toEqual({ value: "v-1234" });
     reply = () => ({ status: 404, body: { error: { code: "not_found" } } });
-    expect(await dy().getSecret("e1", "N")).toBeUndefined();
+    expect(await thrown(() => dy().getSecret("e1", "N"))).toBeInstanceOf(NotFoundError);
     expect(await dy().deleteSecret("e1", "N", 3)).toBe("gone");
     expect(seen.at(-1)?.url).toBe("/dy/api/engine/e1/secrets/N?version=3");
     reply = () => ({ status: 409, body: { error: { code: "version_mismatch" } } });

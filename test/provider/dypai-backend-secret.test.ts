@@ -5,6 +5,7 @@ import {
   backendSecret as secret,
   type BackendSecretOutputs,
 } from "../../provider/resources/dypai-backend-secret";
+import { apiErrorFor } from "../../provider/errors";
 import { UNKNOWN } from "../../provider/resource";
 import {
   adminCall,
@@ -82,6 +83,13 @@ function fakeClient(meta: SecretMeta | undefined, outcome: DeleteOutcome = "dele
   const client = {
     async getSecret(e: string, n: string) {
       calls.push(`GET ${e}/${n}`);
+      if (!meta)
+        throw apiErrorFor({
+          platform: "dypai",
+          method: "GET",
+          path: `/api/engine/${e}/secrets/${n}`,
+          status: 404,
+        });
       return meta;
     },
     async deleteSecret(e: string, n: string, v?: number) {
