@@ -29,7 +29,10 @@ function context(): ResourceContext {
   };
 }
 
-/** The props a definition sees: without the serialised provider and the lookup marker, which are the host's. */
+/**
+ * The props a definition sees, for every call: without the serialised provider and the lookup marker, which are
+ * the host's. (The host puts `__provider` back into check's result itself.)
+ */
 function withoutProvider<T>(props: Record<string, unknown>): T {
   const { __provider: _, [LOOKUP_KEY]: __, ...rest } = props;
   return rest as T;
@@ -51,7 +54,7 @@ export function dynamicProvider(kind: string): pulumi.dynamic.ResourceProvider {
     async check(olds, news) {
       // A provider instance of another platform, or one missing its token, fails here: before any API call.
       checkProviderInstance(def.platform, kind);
-      return def.check(withoutProvider(olds ?? {}), news);
+      return def.check(withoutProvider(olds ?? {}), withoutProvider(news));
     },
     async diff(id, olds, news) {
       const d = def.diff(id, withoutProvider(olds), withoutProvider(news));

@@ -72,10 +72,13 @@ export function failuresOf(
   return out;
 }
 
-/** Strips the host's `__provider` and any undefined values before validation. */
+/**
+ * The inputs as the user gave them: undefined values dropped before validation. (The host's own properties,
+ * `__provider` and the lookup marker, never get here: provider/dynamic.ts strips them for every call.)
+ */
 export function userInputs(news: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(news)) if (k !== "__provider" && v !== undefined) out[k] = v;
+  for (const [k, v] of Object.entries(news)) if (v !== undefined) out[k] = v;
   return out;
 }
 

@@ -10,10 +10,10 @@ const base = {
   type: "dynamiq.connections.OpenAI",
   config: { api_key: "sk-1" },
 };
-const check = (news: Record<string, unknown>) => connection.check({}, { __provider: "code", ...news });
+const check = (news: Record<string, unknown>) => connection.check({}, news);
 
 describe("Connection check", () => {
-  it("accepts valid inputs and drops __provider", () => {
+  it("accepts valid inputs", () => {
     const r = check(base);
     expect(r.failures).toEqual([]);
     expect(r.inputs).toEqual(base);

@@ -8,7 +8,7 @@ const now = new Date("2026-11-22T12:00:00Z");
 const orgId = "11111111-2222-4333-8444-555555555555";
 const projectId = "66666666-7777-4888-9999-aaaaaaaaaaaa";
 const check = (news: Record<string, unknown>, olds: Record<string, unknown> = {}) =>
-  accessKey.check(olds, { __provider: "x", ...news }, now).failures;
+  accessKey.check(olds, news, now).failures;
 const daysAgo = (d: number) => new Date(now.getTime() - d * DAY_MS).toISOString();
 const inDays = (d: number) => new Date(now.getTime() + d * DAY_MS).toISOString();
 

@@ -19,10 +19,10 @@ import {
 
 const engineId = "7d1c9a8e-0f2b-4c3d-9e8f-1a2b3c4d5e6f";
 const base = { engineId, name: "STRIPE_WEBHOOK_SIGNING_KEY", value: "whsec_abc123" };
-const check = (news: Record<string, unknown>) => secret.check({}, { __provider: "x", ...base, ...news });
+const check = (news: Record<string, unknown>) => secret.check({}, { ...base, ...news });
 
 describe("BackendSecret check", () => {
-  it("accepts a named secret and drops __provider", () => {
+  it("accepts a named secret", () => {
     expect(check({})).toEqual({ inputs: base, failures: [] });
   });
 

@@ -20,8 +20,7 @@ import {
 } from "./companion-support";
 
 const serviceId = "cm2jl6r8p0000k08o5shg2z5a";
-const check = (news: Record<string, unknown>) =>
-  fcvars.check({}, { __provider: "x", serviceId, ...news }).failures;
+const check = (news: Record<string, unknown>) => fcvars.check({}, { serviceId, ...news }).failures;
 
 describe("ServiceEnvVariables check", () => {
   it("accepts every group in the shapes of the platform's own examples", () => {

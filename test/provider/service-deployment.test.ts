@@ -7,8 +7,7 @@ import { UNKNOWN } from "../../provider/resource";
 
 const serviceId = "66666666-7777-4888-9999-aaaaaaaaaaaa";
 const base = { serviceId, image: "registry.example.com/app:1" };
-const check = (news: Record<string, unknown>) =>
-  serviceDeployment.check({}, { __provider: "x", ...base, ...news }).failures;
+const check = (news: Record<string, unknown>) => serviceDeployment.check({}, { ...base, ...news }).failures;
 
 describe("ServiceDeployment check", () => {
   it("accepts plain and secret variables", () => {
