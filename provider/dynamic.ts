@@ -1,9 +1,9 @@
 // The Pulumi front-end: maps the dynamic-provider calls onto the resource definitions. It runs inside Pulumi's
 // dynamic-provider host, loaded by `require("pulumi-dynamiq/provider")` from the serialised `__provider`.
 import type * as pulumi from "@pulumi/pulumi";
-import { dynamiqClient } from "./clients/dynamiq";
-import { dypaiClient } from "./clients/dypai";
-import { flightcontrolClient } from "./clients/flightcontrol";
+import { dynamiqClient, type DynamiqClient } from "./clients/dynamiq";
+import { dypaiClient, type DypaiClient } from "./clients/dypai";
+import { flightcontrolClient, type FlightcontrolClient } from "./clients/flightcontrol";
 import { watchEngine } from "./engine";
 import { ProviderError } from "./errors";
 import { LOOKUP_KEY } from "./lookup";
@@ -16,18 +16,28 @@ import {
 import type { ResourceContext } from "./resource";
 import { DEFINITIONS } from "./registry";
 
-function context(): ResourceContext {
-  return {
-    dynamiq: () => dynamiqClient(),
-    dynamiqCredential: () => {
-      const s = dynamiqSettings();
-      return { value: s.credential, setting: s.credentialSetting ?? "dynamiq:token" };
-    },
-    flightcontrol: () => flightcontrolClient(),
-    dypai: () => dypaiClient(),
-    now: () => new Date(),
-  };
+// What this host's configuration gives, each built at its first use (a stack that sets a platform's settings
+// only for `up` still previews) and then kept: a host process is configured once, and building a client reads
+// and checks the settings, which a refresh of many resources would otherwise repeat for every read.
+let built: {
+  dynamiq?: DynamiqClient;
+  credential?: { value: string; setting: string };
+  flightcontrol?: FlightcontrolClient;
+  dypai?: DypaiClient;
+} = {};
+
+function ownCredential(): { value: string; setting: string } {
+  const s = dynamiqSettings();
+  return { value: s.credential, setting: s.credentialSetting ?? "dynamiq:token" };
 }
+
+const context: ResourceContext = {
+  dynamiq: () => (built.dynamiq ??= dynamiqClient()),
+  dynamiqCredential: () => (built.credential ??= ownCredential()),
+  flightcontrol: () => (built.flightcontrol ??= flightcontrolClient()),
+  dypai: () => (built.dypai ??= dypaiClient()),
+  now: () => new Date(),
+};
 
 /**
  * The props a definition sees, for every call: without the serialised provider and the lookup marker, which are
@@ -61,10 +71,10 @@ export function dynamicProvider(kind: string): pulumi.dynamic.ResourceProvider {
       return { changes: d.changes, replaces: d.replaces, deleteBeforeReplace: d.deleteBeforeReplace };
     },
     async create(inputs) {
-      return def.create(context(), withoutProvider(inputs));
+      return def.create(context, withoutProvider(inputs));
     },
     async read(id, props) {
-      const r = await def.read(context(), id, withoutProvider(props ?? {}));
+      const r = await def.read(context, id, withoutProvider(props ?? {}));
       if (!r && props?.[LOOKUP_KEY] === true) {
         throw new ProviderError(
           "not_found",
@@ -75,10 +85,10 @@ export function dynamicProvider(kind: string): pulumi.dynamic.ResourceProvider {
       return r ?? { id: "", props: {} };
     },
     async update(id, olds, news) {
-      return { outs: await def.update(context(), id, withoutProvider(olds), withoutProvider(news)) };
+      return { outs: await def.update(context, id, withoutProvider(olds), withoutProvider(news)) };
     },
     async delete(id, props) {
-      await def.delete(context(), id, withoutProvider(props));
+      await def.delete(context, id, withoutProvider(props));
     },
   };
   providers.set(kind, provider);
@@ -88,5 +98,6 @@ export function dynamicProvider(kind: string): pulumi.dynamic.ResourceProvider {
 /** Called by the host's `configure()` with the stack configuration, before any other call. */
 export function configure(config: ConfigSource | undefined): void {
   configureSettings(config);
+  built = {};
   watchEngine();
 }

@@ -33,7 +33,10 @@ export interface ReadOutcome<I, O> {
   inputs?: I;
 }
 
-/** What a resource's operations may use; built per call so configuration is read at call time. */
+/**
+ * What a resource's operations may use: the clients of the host's configuration (provider/dynamic.ts builds each
+ * at its first use and keeps it until the host is configured again) and the clock.
+ */
 export interface ResourceContext {
   dynamiq(): DynamiqClient;
   /**

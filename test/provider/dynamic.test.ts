@@ -1,13 +1,18 @@
 // The dynamic-provider front-end (provider/dynamic.ts): the host's own properties never reach a definition, and a
 // lookup of an id that does not exist is an error while a managed object found gone is dropped.
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { dynamicProvider } from "../../provider/dynamic";
+import { configure, dynamicProvider } from "../../provider/dynamic";
+import type { ResourceContext } from "../../provider/resource";
+import { resetConfiguration } from "../../provider/settings";
 import { LOOKUP_KEY } from "../../provider/lookup";
 import { DEFINITIONS } from "../../provider/registry";
 
 const HOST = { __provider: "exports.handler = ...", [LOOKUP_KEY]: true };
 
-afterEach(() => vi.restoreAllMocks());
+afterEach(() => {
+  vi.restoreAllMocks();
+  resetConfiguration();
+});
 
 describe("dynamic provider front-end", () => {
   it.each(Object.keys(DEFINITIONS))(
@@ -50,5 +55,26 @@ describe("dynamic provider front-end", () => {
     await expect(p.read!("k-1", { __provider: "x", [LOOKUP_KEY]: true })).rejects.toThrow(
       "dynamiq: AccessKey k-1 does not exist (looked up with AccessKey.get)",
     );
+  });
+
+  it("builds each client once per configuration of the host, and again after a new one", async () => {
+    const seen: Array<{ client: unknown; token: string }> = [];
+    vi.spyOn(DEFINITIONS.Connection, "create").mockImplementation(async (ctx: ResourceContext) => {
+      seen.push({ client: ctx.dynamiq(), token: ctx.dynamiqCredential().value });
+      return { id: "i", outs: {} };
+    });
+    const config = (token: string) => ({
+      get: (k: string) => ({ "dynamiq:token": token, "dynamiq:baseUrl": "http://127.0.0.1:9" })[k],
+    });
+    // The engine watch is the host's; with no engine address it does nothing.
+    configure(config("dyn_pat_first"));
+    const p = dynamicProvider("Connection");
+    await p.create({ name: "a" });
+    await p.create({ name: "b" });
+    configure(config("dyn_pat_second"));
+    await p.create({ name: "c" });
+    expect(seen[1].client).toBe(seen[0].client);
+    expect(seen[2].client).not.toBe(seen[0].client);
+    expect(seen.map((s) => s.token)).toEqual(["dyn_pat_first", "dyn_pat_first", "dyn_pat_second"]);
   });
 });
