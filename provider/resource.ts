@@ -22,7 +22,11 @@ export interface DiffOutcome {
   changes: boolean;
   /** Properties whose change forces a replacement; empty when the change is in place. */
   replaces: string[];
-  /** Every property that differs, for display. */
+  /**
+   * Every property that differs (`changes` says whether any does). Pulumi's dynamic-provider host carries only
+   * `changes`, `replaces` and `deleteBeforeReplace` to the engine, so the CLI shows none of this list: it is what
+   * the definitions' tests assert, and what a front-end that can carry detailed diffs would show.
+   */
   diffs: string[];
   deleteBeforeReplace?: boolean;
 }

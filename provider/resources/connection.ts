@@ -105,7 +105,11 @@ function diff(_id: string, olds: ConnectionOutputs, news: ConnectionInputs) {
   return { changes: diffs.length > 0, replaces, diffs };
 }
 
-function secretValues(config: Record<string, unknown> | undefined): string[] {
+/**
+ * What errors must mask: every string in the config, not only the catalogue's secret fields, because the whole
+ * config is a secret in state (and a field's secrecy is unknown for types outside the catalogue).
+ */
+function valuesToRedact(config: Record<string, unknown> | undefined): string[] {
   const out: string[] = [];
   const walk = (v: unknown) => {
     if (typeof v === "string") out.push(v);
@@ -152,7 +156,7 @@ async function adopt(ctx: ResourceContext, id: string, inputs: ConnectionInputs)
   const rec = await client.updateConnection(
     id,
     { type: inputs.type, config: inputs.config },
-    secretValues(inputs.config),
+    valuesToRedact(inputs.config),
   );
   const outs = outputsOf(rec, inputs);
   const url = await authorizationUrl(ctx, id, rec);
@@ -179,7 +183,7 @@ export const connection: ResourceDefinition<ConnectionInputs, ConnectionOutputs>
       create: () =>
         client.createConnection(
           { name: inputs.name, project_id: inputs.projectId, type: inputs.type, config: inputs.config },
-          secretValues(inputs.config),
+          valuesToRedact(inputs.config),
         ),
       candidates: () =>
         collectPages(
@@ -223,7 +227,7 @@ export const connection: ResourceDefinition<ConnectionInputs, ConnectionOutputs>
   async update(ctx, id, olds, news) {
     const rec = await ctx
       .dynamiq()
-      .updateConnection(id, { type: news.type, config: news.config }, secretValues(news.config));
+      .updateConnection(id, { type: news.type, config: news.config }, valuesToRedact(news.config));
     const outs = outputsOf(rec, news, olds);
     if (rec.status === "active") delete outs.authorizationUrl;
     else if (isOAuthType(rec.type) && !outs.authorizationUrl)
