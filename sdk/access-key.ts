@@ -2,7 +2,7 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AccessKeyInputs } from "../provider/resources/access-key";
 import type { CredentialInputs } from "../provider/resources/credential";
 import { Credential, type CredentialArgs } from "./credential";
-import { frontEnd } from "./frontend";
+import { providerStub } from "./stub";
 
 /** Arguments of an {@link AccessKey}. */
 export interface AccessKeyArgs extends CredentialArgs {
@@ -12,7 +12,7 @@ export interface AccessKeyArgs extends CredentialArgs {
   projectId?: pulumi.Input<string>;
 }
 
-const provider = frontEnd("AccessKey");
+const provider = providerStub("AccessKey");
 
 /**
  * A Dynamiq Access Key (`dynamiq_acc_...`). The secret `key` is returned once, at creation, and kept as a secret

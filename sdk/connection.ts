@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInputs } from "../provider/resources/connection";
-import { frontEnd, registration } from "./frontend";
+import { providerStub, registration } from "./stub";
 
 type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
 
@@ -12,7 +12,7 @@ export interface ConnectionArgs extends Omit<Inputs<ConnectionInputs>, "name" | 
 }
 
 // One provider object per resource class: Pulumi caches its serialisation per object.
-const provider = frontEnd("Connection");
+const provider = providerStub("Connection");
 
 /**
  * A Dynamiq Connection: credentials and configuration for an external service, scoped to a project.

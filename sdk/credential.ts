@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CredentialInputs } from "../provider/resources/credential";
 import type { Rotation } from "../provider/rotation";
-import { registration, type FrontEnd } from "./frontend";
+import { registration, type ProviderStub } from "./stub";
 
 /** Arguments both credential kinds take ({@link AccessKeyArgs} adds the organisation and project). */
 export interface CredentialArgs {
@@ -33,7 +33,7 @@ export abstract class Credential extends pulumi.dynamic.Resource {
   declare readonly rotation: pulumi.Output<Rotation | undefined>;
 
   protected constructor(
-    provider: FrontEnd,
+    provider: ProviderStub,
     name: string,
     args: CredentialArgs,
     extra: Record<string, unknown>,

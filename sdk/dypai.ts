@@ -1,5 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import { frontEnd, registration } from "./frontend";
+import { providerStub, registration } from "./stub";
 import { PlatformProvider, type InstanceSettings } from "./provider-instance";
 
 /** Arguments of a {@link BackendSecret}. */
@@ -12,7 +12,7 @@ export interface BackendSecretArgs {
   value: pulumi.Input<string>;
 }
 
-const provider = frontEnd("BackendSecret");
+const provider = providerStub("BackendSecret");
 
 /**
  * A DYPAI Backend Secret of an engine. A new value overwrites it in place; a new name or engine replaces it,

@@ -1,7 +1,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceReference } from "../provider/clients/flightcontrol";
 import type { ServiceEnvVariablesInputs } from "../provider/resources/flightcontrol-env-variables";
-import { frontEnd, registration } from "./frontend";
+import { providerStub, registration } from "./stub";
 import { PlatformProvider, type InstanceSettings } from "./provider-instance";
 
 type Vars<T> = pulumi.Input<Record<string, pulumi.Input<T>>>;
@@ -26,7 +26,7 @@ export interface ServiceEnvVariablesArgs {
   timeoutSeconds?: pulumi.Input<number>;
 }
 
-const provider = frontEnd("ServiceEnvVariables");
+const provider = providerStub("ServiceEnvVariables");
 
 /**
  * Environment variables of a Flightcontrol service. Only the declared names are managed: variables set elsewhere

@@ -1,11 +1,11 @@
 import type * as pulumi from "@pulumi/pulumi";
 import { Credential, type CredentialArgs } from "./credential";
-import { frontEnd } from "./frontend";
+import { providerStub } from "./stub";
 
 /** Arguments of a {@link PersonalAccessToken}: those of every credential. */
 export type PersonalAccessTokenArgs = CredentialArgs;
 
-const provider = frontEnd("PersonalAccessToken");
+const provider = providerStub("PersonalAccessToken");
 
 /**
  * A Dynamiq Personal Access Token (`dyn_pat_...`) of the user the provider authenticates as. Only a PAT may

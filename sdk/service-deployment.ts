@@ -1,6 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceDeploymentInputs } from "../provider/resources/service-deployment";
-import { frontEnd, registration } from "./frontend";
+import { providerStub, registration } from "./stub";
 
 /** Arguments of a {@link ServiceDeployment}. */
 export interface ServiceDeploymentArgs {
@@ -17,7 +17,7 @@ export interface ServiceDeploymentArgs {
   adoptId?: pulumi.Input<string>;
 }
 
-const provider = frontEnd("ServiceDeployment");
+const provider = providerStub("ServiceDeployment");
 
 /**
  * A deployment of a Dynamiq service. A deploy is the platform's unit of change, so changing the image,

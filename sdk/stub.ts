@@ -9,7 +9,7 @@ type Props = Record<string, unknown>;
  * no machine path, and state written by one version of this package is handled by whichever version is
  * installed when it is refreshed or destroyed.
  */
-export interface FrontEnd extends pulumi.dynamic.ResourceProvider {
+export interface ProviderStub extends pulumi.dynamic.ResourceProvider {
   readonly kind: string;
 }
 
@@ -19,7 +19,7 @@ export interface FrontEnd extends pulumi.dynamic.ResourceProvider {
  * `__provider` (sent with every call to the host and stored twice per resource in state) about 60% larger. The
  * methods read `this.kind`, so they capture nothing.
  */
-export function frontEnd(kind: string): FrontEnd {
+export function providerStub(kind: string): ProviderStub {
   return {
     kind,
     async configure(req: pulumi.dynamic.ConfigureRequest) {
