@@ -34,7 +34,9 @@ export interface CredentialOutputs {
   adoptId?: string;
 }
 
-/** zod fields shared by both credential kinds; built at run time (zod schemas do not serialise). */
+/** zod fields shared by both credential kinds; built at run time (zod schemas do not serialise).
+ * @internal (its declaration would pull zod's types into the published `pulumi-dynamiq/provider` types)
+ */
 export function credentialShape(z: typeof import("zod").z) {
   const days = (max: number) =>
     z
@@ -65,7 +67,9 @@ export function credentialShape(z: typeof import("zod").z) {
   };
 }
 
-/** Rules across fields: one kind of expiry, an expiry in the future, renewal needs an expiry. */
+/** Rules across fields: one kind of expiry, an expiry in the future, renewal needs an expiry.
+ * @internal (its declaration would pull zod's types into the published `pulumi-dynamiq/provider` types)
+ */
 export function credentialFailures(
   schema: Z.ZodType,
   olds: Record<string, unknown>,
@@ -156,7 +160,9 @@ export function credentialOutputs(
   return out;
 }
 
-/** The check of both kinds: the inputs the user gave, against the kind's schema and the cross-field rules. */
+/** The check of both kinds: the inputs the user gave, against the kind's schema and the cross-field rules.
+ * @internal (its declaration would pull zod's types into the published `pulumi-dynamiq/provider` types)
+ */
 export function credentialCheck<I extends CredentialInputs>(
   schema: () => Z.ZodType,
   olds: Record<string, unknown>,

@@ -149,16 +149,18 @@ export const used: unknown[] = [dynamicProvider, inputs, type];
 `;
 
 /** An ES module of the same project: every entry point imported by name, types included. */
-const ESM_PROGRAM = `import { AccessKey, Connection, PersonalAccessToken, ServiceDeployment, type AccessKeyArgs } from "pulumi-dynamiq";
-import { ServiceEnvVariables, type ServiceEnvVariablesArgs } from "pulumi-dynamiq/flightcontrol";
-import { BackendSecret, type BackendSecretArgs } from "pulumi-dynamiq/dypai";
+const ESM_PROGRAM = `import { AccessKey, Connection, PersonalAccessToken, Provider, ServiceDeployment, type AccessKeyArgs, type ProviderArgs } from "pulumi-dynamiq";
+import { Provider as FlightcontrolProvider, ServiceEnvVariables, type ServiceEnvVariablesArgs } from "pulumi-dynamiq/flightcontrol";
+import { BackendSecret, Provider as DypaiProvider, type BackendSecretArgs } from "pulumi-dynamiq/dypai";
 import { dynamicProvider, type AccessKeyInputs } from "pulumi-dynamiq/provider";
 
 const key: AccessKeyArgs = { orgId: "org", expiresInDays: 30 };
 const env: ServiceEnvVariablesArgs = { serviceId: "svc", plainText: { PORT: "3000" } };
 const secret: BackendSecretArgs = { engineId: "engine", name: "NAME", value: "value" };
 const inputs: Partial<AccessKeyInputs> = { orgId: "org" };
+const org: ProviderArgs = { token: "dyn_pat_x", baseUrl: "https://api.example.com" };
 export const used = [AccessKey, Connection, PersonalAccessToken, ServiceDeployment, ServiceEnvVariables, BackendSecret];
+export const providers = [Provider, FlightcontrolProvider, DypaiProvider, org, AccessKey.get, BackendSecret.get];
 export const provider: unknown = dynamicProvider;
 export const values = [key, env, secret, inputs];
 `;
@@ -181,7 +183,8 @@ const TEMPLATE_TSCONFIG = {
     noImplicitReturns: true,
     forceConsistentCasingInFileNames: true,
   },
-  files: ["index.ts"],
+  // The provider entry point too: its declarations must not pull in zod's, which this config cannot read.
+  files: ["index.ts", "provider-types.ts"],
 };
 
 /**
