@@ -2,15 +2,10 @@ import * as pulumi from "@pulumi/pulumi";
 import type { AccessKeyInputs } from "../provider/resources/access-key";
 import type { CredentialInputs } from "../provider/resources/credential";
 import { Credential, type CredentialArgs } from "./credential";
-import { providerStub } from "./stub";
+import { providerStub, type Args } from "./stub";
 
-/** Arguments of an {@link AccessKey}. */
-export interface AccessKeyArgs extends CredentialArgs {
-  /** The organisation the key belongs to. */
-  orgId: pulumi.Input<string>;
-  /** Scope the key to one project; omit for an organisation-wide key. */
-  projectId?: pulumi.Input<string>;
-}
+/** Arguments of an {@link AccessKey}: those of every credential, and the organisation and project. */
+export type AccessKeyArgs = CredentialArgs & Omit<Args<AccessKeyInputs>, keyof CredentialInputs>;
 
 const provider = providerStub("AccessKey");
 

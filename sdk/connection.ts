@@ -1,11 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ConnectionInputs } from "../provider/resources/connection";
-import { providerStub, registration } from "./stub";
-
-type Inputs<T> = { [K in keyof T]: pulumi.Input<T[K]> };
+import { providerStub, registration, type Args } from "./stub";
 
 /** Arguments of a {@link Connection}; `name` defaults to the Pulumi resource name. */
-export interface ConnectionArgs extends Omit<Inputs<ConnectionInputs>, "name" | "config"> {
+export interface ConnectionArgs extends Omit<Args<ConnectionInputs>, "name" | "config"> {
   name?: pulumi.Input<string>;
   /** Type-specific fields (see the connection type catalogue); stored as a secret. */
   config: pulumi.Input<Record<string, pulumi.Input<unknown>>>;

@@ -1,20 +1,14 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { CredentialInputs } from "../provider/resources/credential";
 import type { Rotation } from "../provider/rotation";
-import { registration, type ProviderStub } from "./stub";
+import { registration, type Args, type ProviderStub } from "./stub";
 
-/** Arguments both credential kinds take ({@link AccessKeyArgs} adds the organisation and project). */
-export interface CredentialArgs {
-  /** Display name (documented rule: up to 128 characters, letters/digits at both ends). Defaults to the resource name. */
+/**
+ * Arguments both credential kinds take ({@link AccessKeyArgs} adds the organisation and project): their
+ * provider's inputs, each of which may be an Output; `name` defaults to the Pulumi resource name.
+ */
+export interface CredentialArgs extends Omit<Args<CredentialInputs>, "name"> {
   name?: pulumi.Input<string>;
-  /** A fixed expiry, RFC 3339, in the future. */
-  expiresAt?: pulumi.Input<string>;
-  /** A rolling expiry: each credential (the first and every rotated one) expires this many days after its creation. */
-  expiresInDays?: pulumi.Input<number>;
-  /** When to replace the credential: by age, before expiry, or when `trigger` changes. */
-  rotation?: pulumi.Input<pulumi.Unwrap<Rotation>>;
-  /** Adopt an existing credential by id instead of creating one. Its secret cannot be recovered: `key` stays empty. */
-  adoptId?: pulumi.Input<string>;
 }
 
 /**

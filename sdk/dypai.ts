@@ -1,16 +1,10 @@
 import * as pulumi from "@pulumi/pulumi";
-import { providerStub, registration } from "./stub";
+import type { BackendSecretInputs } from "../provider/resources/dypai-backend-secret";
+import { providerStub, registration, type Args } from "./stub";
 import { PlatformProvider, type InstanceSettings } from "./provider-instance";
 
-/** Arguments of a {@link BackendSecret}. */
-export interface BackendSecretArgs {
-  /** The engine the secret belongs to; changing it replaces the secret (created anew, then the old one deleted). */
-  engineId: pulumi.Input<string>;
-  /** The name workflows read it by (`${ secrets.NAME }`); changing it replaces the secret. */
-  name: pulumi.Input<string>;
-  /** The value: a secret in state, write-only on the platform. A new value overwrites in place. */
-  value: pulumi.Input<string>;
-}
+/** Arguments of a {@link BackendSecret}: its provider's inputs, each of which may be an Output. */
+export type BackendSecretArgs = Args<BackendSecretInputs>;
 
 const provider = providerStub("BackendSecret");
 

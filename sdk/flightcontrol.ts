@@ -1,30 +1,11 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceReference } from "../provider/clients/flightcontrol";
 import type { ServiceEnvVariablesInputs } from "../provider/resources/flightcontrol-env-variables";
-import { providerStub, registration } from "./stub";
+import { providerStub, registration, type Args } from "./stub";
 import { PlatformProvider, type InstanceSettings } from "./provider-instance";
 
-type Vars<T> = pulumi.Input<Record<string, pulumi.Input<T>>>;
-
-/** Arguments of a {@link ServiceEnvVariables}; every group is optional, as in the platform's API. */
-export interface ServiceEnvVariablesArgs {
-  /** The Flightcontrol service; changing it moves the variables to another service (a replacement). */
-  serviceId: pulumi.Input<string>;
-  /** Plain text variables: name -> value. */
-  plainText?: Vars<string>;
-  /** FC-managed secrets in AWS Parameter Store: name -> secret value. Stored as secrets in state. */
-  parameterStore?: Vars<string>;
-  /** FC-managed secrets in AWS Secrets Manager: name -> secret value. Stored as secrets in state. */
-  secretsManager?: Vars<string>;
-  /** Parameters you manage: name -> parameter path (`/my-org/param`) or parameter ARN. */
-  fromParameterStore?: Vars<string>;
-  /** Secrets you manage: name -> secret ARN. */
-  fromSecretsManager?: Vars<string>;
-  /** Values of other services: name -> `{ id: <service id>, value: <property, e.g. connectionString> }`. */
-  fromService?: Vars<pulumi.Unwrap<ServiceReference>>;
-  /** How long to wait for FC-managed secrets to be stored (default 300 seconds). */
-  timeoutSeconds?: pulumi.Input<number>;
-}
+/** Arguments of a {@link ServiceEnvVariables}: every group is optional, as in the platform's API. */
+export type ServiceEnvVariablesArgs = Args<ServiceEnvVariablesInputs>;
 
 const provider = providerStub("ServiceEnvVariables");
 

@@ -1,21 +1,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import type { ServiceDeploymentInputs } from "../provider/resources/service-deployment";
-import { providerStub, registration } from "./stub";
+import { providerStub, registration, type Args } from "./stub";
 
-/** Arguments of a {@link ServiceDeployment}. */
-export interface ServiceDeploymentArgs {
-  serviceId: pulumi.Input<string>;
-  image: pulumi.Input<string>;
-  resources?: pulumi.Input<pulumi.Unwrap<NonNullable<ServiceDeploymentInputs["resources"]>>>;
-  /** Plain variables. */
-  env?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** Secret variables: a Kubernetes Secret on the platform, a secret in state. */
-  secretEnv?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-  /** How long to wait for the deployment to finish (default 600). */
-  timeoutSeconds?: pulumi.Input<number>;
-  /** Adopt an existing deployment by id instead of deploying. Secret values cannot be read back. */
-  adoptId?: pulumi.Input<string>;
-}
+/** Arguments of a {@link ServiceDeployment}: its provider's inputs, each of which may be an Output. */
+export type ServiceDeploymentArgs = Args<ServiceDeploymentInputs>;
 
 const provider = providerStub("ServiceDeployment");
 

@@ -73,3 +73,16 @@ export function registration(
 ): Props {
   return opts?.id === undefined ? registered(props) : lookedUp(props, state);
 }
+
+/** A value a program may give as a plain value or an Output, at every level of objects and maps. */
+export type DeepInput<T> = T extends string | number | boolean | undefined | null
+  ? pulumi.Input<T>
+  : T extends readonly (infer E)[]
+    ? pulumi.Input<DeepInput<E>[]>
+    : pulumi.Input<{ [K in keyof T]: DeepInput<T[K]> }>;
+
+/**
+ * The arguments of a resource class, derived from its provider's input type (so the two cannot drift): every
+ * property may be an Output, at any depth, and keeps its optionality and documentation.
+ */
+export type Args<T> = { [K in keyof T]: DeepInput<T[K]> };
