@@ -11,7 +11,7 @@ export type {
   PersonalAccessTokenOutputs,
 } from "./resources/personal-access-token";
 export type { CredentialInputs, CredentialOutputs } from "./resources/credential";
-export type { Rotation } from "./rotation";
+export type { Rotation } from "./resources/credential";
 export type { ServiceDeploymentInputs, ServiceDeploymentOutputs } from "./resources/service-deployment";
 export type {
   ServiceEnvVariablesInputs,

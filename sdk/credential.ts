@@ -1,6 +1,5 @@
 import * as pulumi from "@pulumi/pulumi";
-import type { CredentialInputs } from "../provider/resources/credential";
-import type { Rotation } from "../provider/rotation";
+import type { CredentialInputs, Rotation } from "../provider/resources/credential";
 import { registration, type Args, type ProviderStub } from "./stub";
 
 /**

@@ -1,20 +1,22 @@
 // Dynamiq Access Key: an organisation credential for deployed resources, org-wide or scoped to one project.
 // The secret is returned once, at creation, and kept in (secret) state from then on. There is no update
 // endpoint: any change of a platform field replaces, create-before-delete, so dependents receive the new key
-// before the old one is revoked.
+// before the old one is revoked. The check, the diff (what replaces, rotation included) and the outputs are the
+// credential kinds' shared ones, in credential.ts; this file holds what is the key's own: org and project, the
+// API calls and adoption.
 import type { z as Z } from "zod";
 import { ProviderError } from "../errors";
 import type { AccessKeyRecord } from "../clients/dynamiq";
 import { unlessGone, type ResourceDefinition } from "../resource";
 import { collectPages } from "../pagination";
 import { createReconciled } from "../reconcile";
-import { expiryFor } from "../rotation";
 import { UUID_RE } from "../validate";
 import {
   credentialCheck,
   credentialDiff,
   credentialOutputs,
   credentialShape,
+  expiryFor,
   withRotationPolicy,
   type CredentialInputs,
   type CredentialOutputs,

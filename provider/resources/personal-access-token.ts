@@ -1,7 +1,9 @@
 // Dynamiq Personal Access Token: a user credential for the management API. Same model as Access Keys (secret
 // once, no update endpoint, rotation by replacement). Only a PAT may manage PATs, which the client enforces
 // before any call. Revoking the very token the provider is using would cut the run off mid-way, so that one
-// delete is refused with instructions instead (see README, "Rotating the provider's own token").
+// delete is refused with instructions instead (see README, "Rotating the provider's own token"). The check, the
+// diff (what replaces, rotation included) and the outputs are the credential kinds' shared ones, in
+// credential.ts; this file holds the token's own API calls and that safeguard.
 import { createHash } from "node:crypto";
 import type { z as Z } from "zod";
 import { ProviderError } from "../errors";
@@ -9,12 +11,12 @@ import type { TokenRecord } from "../clients/dynamiq";
 import { unlessGone, type ResourceDefinition } from "../resource";
 import { collectPages } from "../pagination";
 import { createReconciled } from "../reconcile";
-import { expiryFor } from "../rotation";
 import {
   credentialCheck,
   credentialDiff,
   credentialOutputs,
   credentialShape,
+  expiryFor,
   withRotationPolicy,
   type CredentialInputs,
   type CredentialOutputs,

@@ -2,7 +2,7 @@
 // by age / expiry / trigger with a zero-downtime hand-off, revocation, errors, bad input, destroy.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/server";
-import { DAY_MS } from "../../provider/rotation";
+import { DAY_MS } from "../../provider/resources/credential";
 import {
   Stack,
   admin,

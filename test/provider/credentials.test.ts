@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { accessKey, type AccessKeyOutputs } from "../../provider/resources/access-key";
 import { personalAccessToken } from "../../provider/resources/personal-access-token";
-import { DAY_MS, expiryFor, rotationDue } from "../../provider/rotation";
+import { DAY_MS, expiryFor, rotationDue } from "../../provider/resources/credential";
 import { UNKNOWN } from "../../provider/resource";
 
 const now = new Date("2026-11-22T12:00:00Z");
