@@ -292,11 +292,193 @@ function reasonOf(entry: unknown): string | undefined {
   return undefined;
 }
 
+/** What the service holds of the managed names, as far as we know: what state records. */
+interface Held {
+  entries: Entries;
+  /** The platform's `updatedAt` after our own write, per name. */
+  versions: Record<string, string>;
+  /** Parameter path or secret ARN of each FC-managed secret. */
+  references: Record<string, string>;
+  /** FC-managed secrets written by someone else since our write. */
+  outOfBand: Set<string>;
+  lastRunId?: string;
+}
+
+/** The outputs that record `held`, in the shape of `shape` (its groups, its timeout): for apply and read alike. */
+function outputsOf(
+  serviceId: string,
+  held: Held,
+  shape: ServiceEnvVariablesInputs,
+): ServiceEnvVariablesOutputs {
+  const outs: ServiceEnvVariablesOutputs = { serviceId, ...groupsOf(held.entries, shape) };
+  if (shape.timeoutSeconds !== undefined) outs.timeoutSeconds = shape.timeoutSeconds;
+  const keep = (record: Record<string, string>, rule: (e: Entry) => boolean) =>
+    Object.fromEntries(
+      Object.entries(record).filter(([name]) => {
+        const e = held.entries.get(name);
+        return e !== undefined && rule(e);
+      }),
+    );
+  const versions = keep(held.versions, () => true);
+  const references = keep(held.references, (e) => isSecretGroup(e.group));
+  if (Object.keys(references).length > 0) outs.references = references;
+  if (Object.keys(versions).length > 0) outs.versions = versions;
+  if (held.outOfBand.size > 0) outs.changedOutOfBand = [...held.outOfBand].sort();
+  if (held.lastRunId) outs.lastRunId = held.lastRunId;
+  return outs;
+}
+
+/** How one write went: what was stored, what the run failed or did not finish, and why polling stopped. */
+interface WriteResult {
+  stored: Array<[string, Entry, string | undefined]>;
+  failed: Failed[];
+  unfinished: string[];
+  runId?: string;
+  pollError?: string;
+}
+
 /**
- * Writes `after` over `before` on the service: one POST with the names that changed (plus `force`), polling of
- * the FC-managed secrets' run, one read-back for the versions and the delete guard, then one DELETE per
- * removed name. Returns the state that reflects exactly what the platform now holds, and an error when
- * something was not stored or not deleted.
+ * Step 1 and 2: one POST with the names to write; plain values are stored at once, FC-managed secrets by a run
+ * that is polled until it finishes or `timeoutS` runs out. A stored secret comes with its reference.
+ */
+async function write(
+  client: FlightcontrolClient,
+  serviceId: string,
+  writes: Array<[string, Entry]>,
+  timeoutS: number,
+  secrets: string[],
+): Promise<WriteResult> {
+  const result: WriteResult = { stored: [], failed: [], unfinished: [] };
+  if (writes.length === 0) return result;
+  const body: EnvVariablesBody = {};
+  for (const [name, e] of writes)
+    ((body as Record<string, Record<string, unknown>>)[e.group] ??= {})[name] = e.value;
+  const deadline = Date.now() + timeoutS * 1000;
+  const res = await client.saveEnvVariables(serviceId, body, secrets);
+  const asyncWrites = writes.filter(([, e]) => isSecretGroup(e.group));
+  for (const [name, e] of writes) if (!isSecretGroup(e.group)) result.stored.push([name, e, undefined]);
+  if (res.status === "completed") {
+    for (const [name, e] of asyncWrites) result.stored.push([name, e, undefined]);
+    return result;
+  }
+  result.runId = res.runId;
+  let status: RunStatus | undefined;
+  try {
+    ({ last: status } = await pollUntil({
+      deadline,
+      poll: () => client.runStatus(serviceId, res.runId),
+      done: (s) => s.isFinished,
+    }));
+  } catch (e) {
+    // The run goes on without us; what it stored is unknown, so it is not recorded as stored.
+    result.pollError = redact(e instanceof Error ? e.message : String(e), secrets);
+  }
+  for (const [name, e] of asyncWrites) {
+    const storedRef = status?.storedEnvVariables?.[name];
+    if (storedRef !== undefined) {
+      const ref = Object.values(storedRef ?? {}).find((v) => typeof v === "string");
+      result.stored.push([name, e, ref]);
+    } else if (status && name in (status.failedEnvVariables ?? {})) {
+      result.failed.push({ name, reason: reasonOf(status.failedEnvVariables[name]) });
+    } else if (status?.isFinished) {
+      // A run that reports itself finished without naming a variable has not stored it.
+      result.failed.push({ name, reason: "not reported by the finished run" });
+    } else {
+      result.unfinished.push(name);
+    }
+  }
+  return result;
+}
+
+/**
+ * Step 3 and 4: one read-back for the versions of what was just written and as the guard of the deletes, then one
+ * DELETE per removed name that is still ours (not gone, not written since by someone else). Updates `held`;
+ * returns the names that could not be deleted.
+ */
+async function readBackAndRemove(
+  client: FlightcontrolClient,
+  serviceId: string,
+  held: Held,
+  written: string[],
+  removals: string[],
+  secrets: string[],
+): Promise<Failed[]> {
+  const deleteFailures: Failed[] = [];
+  if (written.length === 0 && removals.length === 0) return deleteFailures;
+  let remote: Record<string, RemoteVariable> | undefined;
+  try {
+    remote = await client.listEnvVariables(serviceId);
+  } catch (e) {
+    if (written.length === 0) throw e;
+    // The writes stand; only their versions stay unknown (refresh then cannot see a change out of band).
+  }
+  for (const name of written) {
+    const r = remote?.[name];
+    if (r?.updatedAt) held.versions[name] = r.updatedAt;
+    else delete held.versions[name];
+    if (r?.reference) held.references[name] = r.reference;
+  }
+  for (const name of removals) {
+    if (!remote) {
+      deleteFailures.push({
+        name,
+        reason: "the service's variables could not be read to check who wrote it last",
+      });
+      continue;
+    }
+    const r = remote[name];
+    const mine = held.versions[name];
+    // Gone already, or written since by someone else: not ours to delete any more.
+    const ours = r !== undefined && (mine === undefined || r.updatedAt === undefined || r.updatedAt === mine);
+    if (ours) {
+      try {
+        await client.deleteEnvVariable(serviceId, name);
+      } catch (e) {
+        deleteFailures.push({ name, reason: redact(e instanceof Error ? e.message : String(e), secrets) });
+        continue;
+      }
+    }
+    held.entries.delete(name);
+    delete held.versions[name];
+    delete held.references[name];
+    held.outOfBand.delete(name);
+  }
+  return deleteFailures;
+}
+
+/** Step 5: the error for what was not stored or not deleted, or undefined when everything was. */
+function failureOf(
+  serviceId: string,
+  w: WriteResult,
+  deleteFailures: Failed[],
+  timeoutS: number,
+  secrets: string[],
+): OperationError | undefined {
+  if (w.failed.length === 0 && w.unfinished.length === 0 && deleteFailures.length === 0 && !w.pollError) {
+    return undefined;
+  }
+  const parts: string[] = [];
+  const fmt = (f: Failed) => (f.reason ? `${f.name} (${redact(f.reason, secrets)})` : f.name);
+  if (w.failed.length > 0) parts.push(`failed to store: ${w.failed.map(fmt).join(", ")}`);
+  if (w.unfinished.length > 0) {
+    parts.push(
+      w.pollError
+        ? `unknown after the status check failed (${w.pollError}): ${w.unfinished.join(", ")}`
+        : `not stored within ${timeoutS} s: ${w.unfinished.join(", ")} (raise timeoutSeconds to wait longer; the platform may still complete them, and the next up writes them again)`,
+    );
+  }
+  if (deleteFailures.length > 0) parts.push(`not deleted: ${deleteFailures.map(fmt).join(", ")}`);
+  return new OperationError("flightcontrol", `service ${serviceId}: ${parts.join("; ")}`, {
+    service: serviceId,
+    run: w.runId,
+  });
+}
+
+/**
+ * Writes `next` over `prior` on the service: one POST with the names that changed (plus those changed out of
+ * band), polling of the FC-managed secrets' run, one read-back for the versions and the delete guard, then one
+ * DELETE per removed name. Returns the state that reflects exactly what the platform now holds, and an error
+ * when something was not stored or not deleted.
  */
 async function apply(
   client: FlightcontrolClient,
@@ -309,144 +491,29 @@ async function apply(
   const force = new Set(prior?.changedOutOfBand ?? []);
   const writes = [...after].filter(([name, e]) => force.has(name) || !sameEntry(before.get(name), e));
   const removals = [...before.keys()].filter((name) => !after.has(name));
-
-  const state: Entries = new Map(before);
-  const versions: Record<string, string> = { ...(prior?.versions ?? {}) };
-  const references: Record<string, string> = { ...(prior?.references ?? {}) };
-  const outOfBand = new Set([...force].filter((n) => after.has(n)));
-  let runId = prior?.lastRunId;
-  let thisRun: string | undefined;
-  const failed: Failed[] = [];
-  let unfinished: string[] = [];
-  let pollError: string | undefined;
-  const written: string[] = [];
   const timeoutS = next.timeoutSeconds ?? DEFAULT_TIMEOUT_S;
   const secrets = secretValuesOf([...after.values(), ...before.values()]);
 
-  const stored = (name: string, e: Entry) => {
-    state.set(name, e);
-    written.push(name);
-    outOfBand.delete(name);
-    if (!isSecretGroup(e.group)) delete references[name];
+  const w = await write(client, serviceId, writes, timeoutS, secrets);
+  const held: Held = {
+    entries: new Map(before),
+    versions: { ...(prior?.versions ?? {}) },
+    references: { ...(prior?.references ?? {}) },
+    outOfBand: new Set([...force].filter((n) => after.has(n))),
+    lastRunId: w.runId ?? prior?.lastRunId,
   };
-
-  if (writes.length > 0) {
-    const body: EnvVariablesBody = {};
-    for (const [name, e] of writes) {
-      ((body as Record<string, Record<string, unknown>>)[e.group] ??= {})[name] = e.value;
-    }
-    const deadline = Date.now() + timeoutS * 1000;
-    const res = await client.saveEnvVariables(serviceId, body, secrets);
-    const asyncWrites = writes.filter(([, e]) => isSecretGroup(e.group));
-    for (const [name, e] of writes) if (!isSecretGroup(e.group)) stored(name, e);
-    if (res.status === "completed") {
-      for (const [name, e] of asyncWrites) stored(name, e);
-    } else {
-      runId = thisRun = res.runId;
-      let status: RunStatus | undefined;
-      try {
-        ({ last: status } = await pollUntil({
-          deadline,
-          poll: () => client.runStatus(serviceId, res.runId),
-          done: (s) => s.isFinished,
-        }));
-      } catch (e) {
-        // The run goes on without us; what it stored is unknown, so it is not recorded as stored.
-        pollError = redact(e instanceof Error ? e.message : String(e), secrets);
-      }
-      for (const [name, e] of asyncWrites) {
-        const storedRef = status?.storedEnvVariables?.[name];
-        if (storedRef !== undefined) {
-          stored(name, e);
-          const ref = Object.values(storedRef ?? {}).find((v) => typeof v === "string");
-          if (ref) references[name] = ref;
-        } else if (status && name in (status.failedEnvVariables ?? {})) {
-          failed.push({ name, reason: reasonOf(status.failedEnvVariables[name]) });
-        } else {
-          unfinished.push(name);
-        }
-      }
-      // A run that reports itself finished without naming a variable has not stored it.
-      if (status?.isFinished) {
-        for (const name of unfinished) failed.push({ name, reason: "not reported by the finished run" });
-        unfinished = [];
-      }
-    }
+  for (const [name, e, ref] of w.stored) {
+    held.entries.set(name, e);
+    held.outOfBand.delete(name);
+    if (ref) held.references[name] = ref;
+    else if (!isSecretGroup(e.group)) delete held.references[name];
   }
-
-  // One read-back: the versions of what we just wrote, and the guard for what we are about to delete.
-  const deleteFailures: Failed[] = [];
-  if (written.length > 0 || removals.length > 0) {
-    let remote: Record<string, RemoteVariable> | undefined;
-    try {
-      remote = await client.listEnvVariables(serviceId);
-    } catch (e) {
-      if (written.length === 0) throw e;
-      // The writes stand; only their versions stay unknown (refresh then cannot see a change out of band).
-    }
-    for (const name of written) {
-      const r = remote?.[name];
-      if (r?.updatedAt) versions[name] = r.updatedAt;
-      else delete versions[name];
-      if (r?.reference) references[name] = r.reference;
-    }
-    for (const name of removals) {
-      if (!remote) {
-        deleteFailures.push({
-          name,
-          reason: "the service's variables could not be read to check who wrote it last",
-        });
-        continue;
-      }
-      const r = remote[name];
-      const mine = versions[name];
-      if (!r || (mine !== undefined && r.updatedAt !== undefined && r.updatedAt !== mine)) {
-        // Gone already, or written since by someone else: not ours to delete any more.
-        state.delete(name);
-      } else {
-        try {
-          await client.deleteEnvVariable(serviceId, name);
-          state.delete(name);
-        } catch (e) {
-          deleteFailures.push({ name, reason: redact(e instanceof Error ? e.message : String(e), secrets) });
-          continue;
-        }
-      }
-      delete versions[name];
-      delete references[name];
-      outOfBand.delete(name);
-    }
-  }
-
-  const outs: ServiceEnvVariablesOutputs = { serviceId, ...groupsOf(state, next) };
-  if (next.timeoutSeconds !== undefined) outs.timeoutSeconds = next.timeoutSeconds;
-  for (const name of Object.keys(versions)) if (!state.has(name)) delete versions[name];
-  for (const name of Object.keys(references))
-    if (!state.has(name) || !isSecretGroup(state.get(name)!.group)) delete references[name];
-  if (Object.keys(references).length > 0) outs.references = references;
-  if (Object.keys(versions).length > 0) outs.versions = versions;
-  if (outOfBand.size > 0) outs.changedOutOfBand = [...outOfBand].sort();
-  if (runId) outs.lastRunId = runId;
-
-  if (failed.length === 0 && unfinished.length === 0 && deleteFailures.length === 0 && !pollError) {
-    return { outs };
-  }
-  const parts: string[] = [];
-  const fmt = (f: Failed) => (f.reason ? `${f.name} (${redact(f.reason, secrets)})` : f.name);
-  if (failed.length > 0) parts.push(`failed to store: ${failed.map(fmt).join(", ")}`);
-  if (unfinished.length > 0) {
-    parts.push(
-      pollError
-        ? `unknown after the status check failed (${pollError}): ${unfinished.join(", ")}`
-        : `not stored within ${timeoutS} s: ${unfinished.join(", ")} (raise timeoutSeconds to wait longer; the platform may still complete them, and the next up writes them again)`,
-    );
-  }
-  if (deleteFailures.length > 0) parts.push(`not deleted: ${deleteFailures.map(fmt).join(", ")}`);
-  const failure = new OperationError("flightcontrol", `service ${serviceId}: ${parts.join("; ")}`, {
-    service: serviceId,
-    run: thisRun,
-  });
-  return { outs, failure };
+  const written = w.stored.map(([name]) => name);
+  const deleteFailures = await readBackAndRemove(client, serviceId, held, written, removals, secrets);
+  return {
+    outs: outputsOf(serviceId, held, next),
+    failure: failureOf(serviceId, w, deleteFailures, timeoutS, secrets),
+  };
 }
 
 /** The shape Pulumi reports as "created (or updated) but failed to initialise": the state keeps `properties`. */
@@ -494,10 +561,13 @@ async function read(ctx: ResourceContext, id: string, props: ServiceEnvVariables
   const remote = await unlessGone(ctx.flightcontrol().listEnvVariables(lookup ? id : props.serviceId));
   if (!remote) return null;
   if (lookup) return { id, props: lookedUp(id, remote) };
-  const state: Entries = new Map();
-  const versions = { ...(props.versions ?? {}) };
-  const references = { ...(props.references ?? {}) };
-  const outOfBand = new Set<string>();
+  const held: Held = {
+    entries: new Map(),
+    versions: { ...(props.versions ?? {}) },
+    references: { ...(props.references ?? {}) },
+    outOfBand: new Set<string>(),
+    lastRunId: props.lastRunId,
+  };
   for (const [name, mine] of entriesOf(props)) {
     const r = remote[name];
     // Missing, or moved to another group out of band: not in state, so the next up writes it again. A value
@@ -505,23 +575,19 @@ async function read(ctx: ResourceContext, id: string, props: ServiceEnvVariables
     if (!r || r.type !== mine.group) continue;
     if (isSecretGroup(mine.group)) {
       // The value cannot be read back: keep ours, and compare the platform's updatedAt with our write's.
-      state.set(name, mine);
-      if (r.reference) references[name] = r.reference;
-      if (versions[name] === undefined && r.updatedAt) versions[name] = r.updatedAt;
-      else if (r.updatedAt !== undefined && r.updatedAt !== versions[name]) outOfBand.add(name);
-      if ((props.changedOutOfBand ?? []).includes(name)) outOfBand.add(name);
+      held.entries.set(name, mine);
+      if (r.reference) held.references[name] = r.reference;
+      if (held.versions[name] === undefined && r.updatedAt) held.versions[name] = r.updatedAt;
+      else if (r.updatedAt !== undefined && r.updatedAt !== held.versions[name]) held.outOfBand.add(name);
+      if ((props.changedOutOfBand ?? []).includes(name)) held.outOfBand.add(name);
     } else {
-      state.set(name, { group: mine.group, value: (r.value ?? mine.value) as string | ServiceReference });
+      held.entries.set(name, {
+        group: mine.group,
+        value: (r.value ?? mine.value) as string | ServiceReference,
+      });
     }
   }
-  const outs: ServiceEnvVariablesOutputs = { serviceId: props.serviceId, ...groupsOf(state, props) };
-  if (props.timeoutSeconds !== undefined) outs.timeoutSeconds = props.timeoutSeconds;
-  for (const name of Object.keys(versions)) if (!state.has(name)) delete versions[name];
-  for (const name of Object.keys(references)) if (!state.has(name)) delete references[name];
-  if (Object.keys(references).length > 0) outs.references = references;
-  if (Object.keys(versions).length > 0) outs.versions = versions;
-  if (outOfBand.size > 0) outs.changedOutOfBand = [...outOfBand].sort();
-  if (props.lastRunId) outs.lastRunId = props.lastRunId;
+  const outs = outputsOf(props.serviceId, held, props);
   return { id, props: outs, inputs: inputsOf(outs) };
 }
 
