@@ -3,6 +3,7 @@
 // read-back and the delete are not public and are assumed (emulator/README.md, "Flightcontrol").
 import { HttpClient, encodePath, type HttpClientOptions } from "../http";
 import { flightcontrolSettings, type PlatformSettings } from "../settings";
+import type { ServiceEnvVariablesInputs } from "../resources/flightcontrol-env-variables";
 
 /** The six groups of the documented POST. */
 export const FC_GROUPS = [
@@ -26,20 +27,8 @@ export interface ServiceReference {
 }
 
 /** The documented request body: every group optional. */
-export interface EnvVariablesBody {
-  /** Plain text variables, stored in Flightcontrol's database. */
-  plainText?: Record<string, string>;
-  /** FC-managed secrets in AWS Parameter Store: name -> secret value. Secrets in state. */
-  parameterStore?: Record<string, string>;
-  /** FC-managed secrets in AWS Secrets Manager: name -> secret value. Secrets in state. */
-  secretsManager?: Record<string, string>;
-  /** References to parameters you manage: name -> parameter path (`/my-org/param`) or parameter ARN. */
-  fromParameterStore?: Record<string, string>;
-  /** References to secrets you manage: name -> secret ARN. */
-  fromSecretsManager?: Record<string, string>;
-  /** Values linked from other services: name -> `{ id: <service id>, value: <property> }`. */
-  fromService?: Record<string, ServiceReference>;
-}
+/** The body of a save: the variable groups of a ServiceEnvVariables resource (declared there), by name. */
+export type EnvVariablesBody = Omit<ServiceEnvVariablesInputs, "serviceId" | "timeoutSeconds">;
 
 /** 200: everything saved synchronously; 202: FC-managed secrets are being stored by run `runId`. */
 export type SaveResult =

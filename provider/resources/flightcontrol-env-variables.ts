@@ -37,9 +37,21 @@ import {
 import { failuresOf, typeName, userInputs } from "../validate";
 
 /** The six groups of the documented body (provider/clients/flightcontrol.ts), on one service. */
-export interface ServiceEnvVariablesInputs extends EnvVariablesBody {
+export interface ServiceEnvVariablesInputs {
   /** The Flightcontrol service the variables belong to; changing it replaces the resource. */
   serviceId: string;
+  /** Plain text variables, stored in Flightcontrol's database. */
+  plainText?: Record<string, string>;
+  /** FC-managed secrets in AWS Parameter Store: name -> secret value. Secrets in state. */
+  parameterStore?: Record<string, string>;
+  /** FC-managed secrets in AWS Secrets Manager: name -> secret value. Secrets in state. */
+  secretsManager?: Record<string, string>;
+  /** References to parameters you manage: name -> parameter path (`/my-org/param`) or parameter ARN. */
+  fromParameterStore?: Record<string, string>;
+  /** References to secrets you manage: name -> secret ARN. */
+  fromSecretsManager?: Record<string, string>;
+  /** Values linked from other services: name -> `{ id: <service id>, value: <property> }`. */
+  fromService?: Record<string, ServiceReference>;
   /** How long to wait for FC-managed secrets to be stored (default 300 s); customTimeouts do not reach here. */
   timeoutSeconds?: number;
 }
