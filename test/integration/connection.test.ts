@@ -5,7 +5,7 @@ import {
   Stack,
   admin,
   adminCall,
-  auditLeaks,
+  closeAndAudit,
   droppedByRefresh,
   emulator,
   ops,
@@ -26,11 +26,8 @@ beforeAll(async () => {
     secrets: { "dynamiq:token": emu.dynamiq.userPat, apiKey },
   });
 });
-afterAll(async () => {
-  await emu?.close();
-  // The secret-leak audit of this suite (test/support/leaks.ts): the figure is zero.
-  expect(await auditLeaks("connection")).toEqual([]);
-});
+// The suite's secret-leak audit (test/support/leaks.ts) runs after the emulator closes: the figure is zero.
+afterAll(() => closeAndAudit(emu, "connection"));
 
 const connections = async () =>
   (await admin<{ records: Array<Record<string, unknown>> }>(emu, "records?kind=connection")).records.filter(

@@ -3,17 +3,14 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/server";
-import { ROOT, Stack, admin, emulator, heldKeys, keyWorks, ops, auditLeaks } from "../support";
+import { ROOT, Stack, admin, emulator, heldKeys, keyWorks, ops, closeAndAudit } from "../support";
 
 let emu: Emulator;
 beforeAll(async () => {
   emu = await emulator();
 });
-afterAll(async () => {
-  await emu?.close();
-  // The secret-leak audit of this suite (test/support/leaks.ts): the figure is zero.
-  expect(await auditLeaks("multi-platform")).toEqual([]);
-});
+// The suite's secret-leak audit (test/support/leaks.ts) runs after the emulator closes: the figure is zero.
+afterAll(() => closeAndAudit(emu, "multi-platform"));
 
 describe("examples/multi-platform", () => {
   it("rotates the key and no consumer ever holds a revoked key", async () => {

@@ -13,7 +13,7 @@ import {
   program,
   requests,
   resetRequests,
-  auditLeaks,
+  closeAndAudit,
   stepOf,
 } from "../support";
 
@@ -38,11 +38,8 @@ const status = async (token: string) =>
 beforeAll(async () => {
   emu = await emulator();
 });
-afterAll(async () => {
-  await emu?.close();
-  // The secret-leak audit of this suite (test/support/leaks.ts): the figure is zero.
-  expect(await auditLeaks("tokens-and-adoption")).toEqual([]);
-});
+// The suite's secret-leak audit (test/support/leaks.ts) runs after the emulator closes: the figure is zero.
+afterAll(() => closeAndAudit(emu, "tokens-and-adoption"));
 
 describe("PersonalAccessToken", () => {
   it("creates a working token, rotates it on a trigger and revokes the old one", async () => {

@@ -11,6 +11,7 @@ import {
   type StateResource,
   type Verb,
 } from "../../engine/stack";
+import { expect } from "vitest";
 import { LeakAudit } from "./leaks";
 
 export type { RunResult, StateResource } from "../../engine/stack";
@@ -67,6 +68,19 @@ export async function auditLeaks(suite: string, ...extra: unknown[]): Promise<st
     `leak audit ${suiteAudit.suite}: ${suiteAudit.size} secrets, ${suiteAudit.scanned} places, ${suiteAudit.found.length} leaks`,
   );
   return suiteAudit.found;
+}
+
+/**
+ * The end of a suite that ran against `emu`: the emulator closed, then the suite's secret-leak audit, whose
+ * figure must be zero (a leak fails the suite).
+ */
+export async function closeAndAudit(
+  emu: Emulator | undefined,
+  suite: string,
+  ...extra: unknown[]
+): Promise<void> {
+  await emu?.close();
+  expect(await auditLeaks(suite, ...extra)).toEqual([]);
 }
 
 export const ROOT = path.resolve(__dirname, "..", "..");
