@@ -1,40 +1,71 @@
-// One error hierarchy for every platform client. Every error has a stable `code`, and a `Symbol.for` brand so
-// that checks hold across copies of this module (the provider runs from serialised code in Pulumi's host, which
-// may load a different copy than the program did).
+// One error hierarchy for every platform client. Every error has a stable `code` (one row each in
+// docs/errors.md) and `Symbol.for` brands, so that `instanceof` holds across copies of this module for every
+// class: the provider runs from serialised code in Pulumi's host, which may load another copy than the
+// program did.
 
 export type Platform = "dynamiq" | "flightcontrol" | "dypai";
 
-export type ErrorCode =
-  | "bad_request"
-  | "validation"
-  | "unauthorized"
-  | "forbidden"
-  | "not_found"
-  | "conflict"
-  | "rate_limited"
-  | "server_error"
-  | "bad_response"
-  | "timeout"
-  | "network"
-  | "configuration"
-  | "invalid_input"
-  | "operation_failed";
+/** Every `code` an error of this package can carry; docs/errors.md has one row for each. */
+export const ERROR_CODES = [
+  "bad_request",
+  "validation",
+  "unauthorized",
+  "forbidden",
+  "not_found",
+  "conflict",
+  "rate_limited",
+  "server_error",
+  "bad_response",
+  "timeout",
+  "network",
+  "configuration",
+  "invalid_input",
+  "operation_failed",
+] as const;
 
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+// `true` on every error of every version of this package (ProviderError.is); kept as it was for older copies.
 const BRAND = Symbol.for("pulumi-dynamiq.error");
+// The names of an error's class and of its ancestors, for `instanceof` against another copy's class.
+const CLASSES = Symbol.for("pulumi-dynamiq.error.classes");
+const ordinaryHasInstance = Function.prototype[Symbol.hasInstance];
 
 /** Base class of every error this package throws. */
 export class ProviderError extends Error {
+  /** The class name every copy of this module agrees on: the instance's `name` and its `instanceof` brand. */
+  static readonly errorName: string = "ProviderError";
+
   readonly code: ErrorCode;
   readonly [BRAND] = true;
+  readonly [CLASSES]: readonly string[];
 
   constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = "ProviderError";
+    const classes: string[] = [];
+    for (let c: unknown = new.target; c && c !== Error; c = Object.getPrototypeOf(c)) {
+      if (Object.hasOwn(c as object, "errorName")) classes.push((c as typeof ProviderError).errorName);
+    }
+    this[CLASSES] = classes;
+    this.name = classes[0];
     this.code = code;
   }
 
   static is(value: unknown): value is ProviderError {
     return typeof value === "object" && value !== null && (value as Record<symbol, unknown>)[BRAND] === true;
+  }
+
+  /**
+   * `x instanceof NotFoundError` holds for a NotFoundError of any copy of this module, and `x instanceof
+   * ProviderError` for an error of any version of it. A class without an `errorName` of its own (a subclass
+   * written outside this module) keeps the ordinary prototype check.
+   */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    if (ordinaryHasInstance.call(this, value)) return true;
+    if (!ProviderError.is(value) || !Object.hasOwn(this, "errorName")) return false;
+    if (this.errorName === "ProviderError") return true;
+    const classes = (value as unknown as Record<symbol, unknown>)[CLASSES];
+    return Array.isArray(classes) && classes.includes(this.errorName);
   }
 }
 
@@ -54,6 +85,7 @@ export interface ApiErrorInit {
 
 /** The platform answered with an error status. */
 export class ApiError extends ProviderError {
+  static override readonly errorName: string = "ApiError";
   readonly platform: Platform;
   readonly method: string;
   readonly path: string;
@@ -66,7 +98,6 @@ export class ApiError extends ProviderError {
 
   constructor(code: ErrorCode, init: ApiErrorInit) {
     super(code, formatApiMessage(init));
-    this.name = "ApiError";
     this.platform = init.platform;
     this.method = init.method;
     this.path = init.path;
@@ -84,13 +115,34 @@ export class ApiError extends ProviderError {
   }
 }
 
-export class NotFoundError extends ApiError {}
-export class UnauthorizedError extends ApiError {}
-export class ForbiddenError extends ApiError {}
-export class ConflictError extends ApiError {}
-export class RateLimitedError extends ApiError {}
-export class ValidationError extends ApiError {}
-export class ServerError extends ApiError {}
+/** 404 or 410: the object does not exist. */
+export class NotFoundError extends ApiError {
+  static override readonly errorName: string = "NotFoundError";
+}
+/** 401: the credential was refused. */
+export class UnauthorizedError extends ApiError {
+  static override readonly errorName: string = "UnauthorizedError";
+}
+/** 403: the credential may not do this. */
+export class ForbiddenError extends ApiError {
+  static override readonly errorName: string = "ForbiddenError";
+}
+/** 409: the platform refuses the change in the object's current state. */
+export class ConflictError extends ApiError {
+  static override readonly errorName: string = "ConflictError";
+}
+/** 429: too many requests, past what the retries wait for. */
+export class RateLimitedError extends ApiError {
+  static override readonly errorName: string = "RateLimitedError";
+}
+/** 400 or 422: the platform rejected the request. */
+export class ValidationError extends ApiError {
+  static override readonly errorName: string = "ValidationError";
+}
+/** 5xx: the platform failed, past what the retries wait for. */
+export class ServerError extends ApiError {
+  static override readonly errorName: string = "ServerError";
+}
 
 /** Builds the subclass that matches an HTTP status. */
 export function apiErrorFor(init: ApiErrorInit): ApiError {
@@ -107,6 +159,7 @@ export function apiErrorFor(init: ApiErrorInit): ApiError {
 
 /** No usable answer: connection refused or reset, timed out, or a body that is not what the API documents. */
 export class TransportError extends ProviderError {
+  static override readonly errorName: string = "TransportError";
   readonly platform: Platform;
   readonly method: string;
   readonly path: string;
@@ -129,7 +182,6 @@ export class TransportError extends ProviderError {
     const status = init.status !== undefined ? ` (status ${init.status})` : "";
     const rid = init.requestId ? ` [request id ${init.requestId}]` : "";
     super(code, `${where} failed${status}: ${init.reason}${rid}`, options);
-    this.name = "TransportError";
     this.platform = init.platform;
     this.method = init.method;
     this.path = init.path;
@@ -140,9 +192,9 @@ export class TransportError extends ProviderError {
 
 /** The provider is not configured well enough to make the call; raised before any request is sent. */
 export class ConfigurationError extends ProviderError {
+  static override readonly errorName: string = "ConfigurationError";
   constructor(message: string) {
     super("configuration", message);
-    this.name = "ConfigurationError";
   }
 }
 
@@ -154,16 +206,17 @@ export interface InputFailure {
 
 /** Inputs rejected before any API call. */
 export class InputError extends ProviderError {
+  static override readonly errorName: string = "InputError";
   readonly failures: InputFailure[];
   constructor(resource: string, failures: InputFailure[]) {
     super("invalid_input", `${resource}: ${failures.map((f) => `${f.property}: ${f.reason}`).join("; ")}`);
-    this.name = "InputError";
     this.failures = failures;
   }
 }
 
 /** A platform operation ran but ended badly (a failed deployment, a failed async run). */
 export class OperationError extends ProviderError {
+  static override readonly errorName: string = "OperationError";
   readonly platform: Platform;
   readonly context: Record<string, string | number | undefined>;
   constructor(platform: Platform, message: string, context: Record<string, string | number | undefined>) {
@@ -172,7 +225,6 @@ export class OperationError extends ProviderError {
       .map(([k, v]) => `${k}=${v}`)
       .join(", ");
     super("operation_failed", `${platform}: ${message}${ctx ? ` (${ctx})` : ""}`);
-    this.name = "OperationError";
     this.platform = platform;
     this.context = context;
   }
