@@ -238,7 +238,6 @@ export function identifierOf(name: string, fallback: string): string {
   const s = name
     .normalize("NFKD")
     .replace(/[\u0300-\u036f]/g, "")
-    .replace(/([a-z0-9])([A-Z])/g, "$1_$2")
     .toLowerCase()
     .replace(/[^a-z0-9]+/g, "_")
     .replace(/^_+|_+$/g, "");
@@ -297,8 +296,14 @@ export function adoptionModel(inv: Inventory, ownCredential: string, now = new D
     const resourceName = names.Connection.take(identifierOf(c.name, "connection"));
     const secretNames = new Set(secretFields(c.type));
     const config: Record<string, Value> = {};
+    // The catalogue's order, then any other field alphabetically: the same program for the same objects.
+    const order = (connectionFields(c.type) ?? []).map((f) => f.name);
+    const rank = (k: string) => (order.includes(k) ? order.indexOf(k) : order.length);
+    const returned = Object.entries(c.config ?? {}).sort(
+      ([a], [b]) => rank(a) - rank(b) || (a < b ? -1 : a > b ? 1 : 0),
+    );
     // The non-secret fields the platform returns, as they are; a secret field is never copied even if returned.
-    for (const [field, v] of Object.entries(c.config ?? {})) {
+    for (const [field, v] of returned) {
       if (secretNames.has(field) || v === null || v === undefined) continue;
       config[field] = { literal: v };
     }
@@ -441,9 +446,16 @@ export function adoptionModel(inv: Inventory, ownCredential: string, now = new D
 
 const VALUE_FIELDS = new Set(["config", "env", "secretEnv"]);
 
+/** A value as TypeScript, objects' keys sorted: the same text whatever order the platform answers in. */
 function literal(v: unknown, indent: string): string {
-  const text = JSON.stringify(v, null, 2);
-  return text.replace(/\n/g, `\n${indent}`);
+  if (Array.isArray(v)) return `[${v.map((x) => literal(x, indent)).join(", ")}]`;
+  if (v === null || typeof v !== "object") return JSON.stringify(v);
+  const keys = Object.keys(v).sort();
+  if (keys.length === 0) return "{}";
+  const inner = keys.map(
+    (k) => `${indent}  ${propertyName(k)}: ${literal((v as Record<string, unknown>)[k], `${indent}  `)},`,
+  );
+  return `{\n${inner.join("\n")}\n${indent}}`;
 }
 
 function propertyName(key: string): string {
