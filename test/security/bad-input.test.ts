@@ -1,6 +1,7 @@
 // The bad-input matrix: invalid inputs across every resource, each rejected at check with the property path and
 // the rule, through the provider's own front-end (provider/dynamic.ts), configured against a live emulator whose
-// request counter proves that no API call was made.
+// request log proves that the case made no API call (and its request counter, that the whole matrix made none).
+// One test per case, so that one failing case does not hide the others.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmulator, type Emulator } from "../../emulator/server";
 import { dynamicProvider } from "../../provider/dynamic";
@@ -596,11 +597,12 @@ export const CASES: Case[] = [
 
 let emu: Emulator;
 const audit = new LeakAudit("bad input");
+/** The emulator's log: one line per request it answered, written before the answer leaves. */
+const lines: string[] = [];
+const apiRequestsLogged = () => lines.filter((l) => !/^\S+ \/_admin[/ ]/.test(l)).length;
 
 beforeAll(async () => {
-  const lines: string[] = [];
   emu = await startEmulator({ port: 0, log: (l) => lines.push(l) });
-  (emu as unknown as { lines: string[] }).lines = lines;
   const config: Record<string, string> = {
     "dynamiq:baseUrl": emu.dynamiq.baseUrl,
     "dynamiq:token": emu.dynamiq.userPat,
@@ -611,17 +613,18 @@ beforeAll(async () => {
   };
   configure({ get: (k) => config[k] });
   audit.add(SECRET, emu.dynamiq.userPat, emu.flightcontrol.apiKey, emu.dypai.token);
+  await fetch(`${emu.baseUrl}/_admin/requests`, { method: "DELETE" });
 });
 
 afterAll(async () => {
   resetConfiguration();
   await emu?.close();
-  audit.scan({ "emulator log": (emu as unknown as { lines: string[] }).lines.join("\n") });
+  audit.scan({ "emulator log": lines.join("\n") });
   expect(audit.found).toEqual([]);
 });
 
 describe("bad-input matrix", () => {
-  it(`has at least 60 cases across every resource kind`, () => {
+  it(`has at least 60 cases across every resource kind, each named once`, () => {
     expect(CASES.length).toBeGreaterThanOrEqual(60);
     expect(new Set(CASES.map((c) => c.kind))).toEqual(
       new Set([
@@ -633,12 +636,13 @@ describe("bad-input matrix", () => {
         "BackendSecret",
       ]),
     );
+    expect(new Set(CASES.map((c) => `${c.kind}: ${c.why}`)).size).toBe(CASES.length);
   });
 
-  it("rejects each at check with the property path and the rule, and no API call is made", async () => {
-    await fetch(`${emu.baseUrl}/_admin/requests`, { method: "DELETE" });
-    const messages: string[] = [];
-    for (const c of CASES) {
+  it.each(CASES.map((c) => [`${c.kind}: ${c.why}`, c] as const))(
+    "%s: rejected at check with its property and rule, no API call",
+    async (_name, c) => {
+      const before = apiRequestsLogged();
       const provider = dynamicProvider(c.kind);
       const res = await provider.check!(
         { __provider: "p", ...(c.olds ?? {}) },
@@ -648,12 +652,18 @@ describe("bad-input matrix", () => {
       const hit = failures.find((f) => f.property === c.property);
       expect(hit, `${c.kind} ${c.why}: ${JSON.stringify(failures)}`).toBeDefined();
       expect(hit!.reason, `${c.kind} ${c.why}`).toMatch(c.rule);
-      messages.push(...failures.map((f) => `${f.property}: ${f.reason}`));
-    }
+      expect(apiRequestsLogged() - before, "API requests made").toBe(0);
+      // Reasons name the rule, never the value.
+      const messages = failures.map((f) => `${f.property}: ${f.reason}`).join("\n");
+      expect(audit.scan({ [`check failures of ${c.kind}: ${c.why}`]: messages })).toEqual([]);
+    },
+  );
+
+  it("made no API call over the whole matrix", async () => {
     const counts = (await (await fetch(`${emu.baseUrl}/_admin/requests`)).json()) as { total: number };
-    expect(counts.total).toBe(0);
-    // Reasons name the rule, never the value.
-    audit.scan({ "check failures": messages.join("\n") });
-    console.log(`bad-input matrix: ${CASES.length} cases rejected at check, ${counts.total} API calls`);
+    const total = counts.total;
+    expect(total).toBe(0);
+    expect(apiRequestsLogged()).toBe(0);
+    console.log(`bad-input matrix: ${CASES.length} cases rejected at check, ${total} API calls`);
   });
 });
