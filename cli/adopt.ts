@@ -536,7 +536,12 @@ function isRef(v: unknown, name: string): boolean {
 
 /** `pulumi config set --secret <key>`: the CLI then asks for the value, so it never reaches shell history. */
 export function configSetLine(s: SecretSetting): string {
-  const note = [s.what, s.object ? "a JSON object" : "", s.required ? "" : "optional"].filter(Boolean);
+  const note = [
+    s.what,
+    s.object ? "a JSON object" : "",
+    // The first `up` PUTs the whole config: a field left unset is removed from the connection.
+    s.required ? "" : "optional: set it if the connection has one, or the first up removes it",
+  ].filter(Boolean);
   return `pulumi config set --secret ${s.key}   # ${note.join("; ")}`;
 }
 
