@@ -581,10 +581,13 @@ export async function adopt(opts: AdoptOptions, io: AdoptIo): Promise<AdoptResul
   const source = programText(model);
   if (opts.out === "-") print(source);
   else fs.writeFileSync(opts.out, source);
-  const count = (k: AdoptedResource["kind"]) => model.resources.filter((r) => r.kind === k).length;
+  const count = (k: AdoptedResource["kind"], what: string) => {
+    const n = model.resources.filter((r) => r.kind === k).length;
+    return `${n} ${what}${n === 1 ? "" : "s"}`;
+  };
   print(
-    `adopt: ${model.resources.length} objects (${count("Connection")} connections, ${count("AccessKey")} access keys, ` +
-      `${count("PersonalAccessToken")} personal access tokens, ${count("ServiceDeployment")} service deployments)` +
+    `adopt: ${model.resources.length} objects (${count("Connection", "connection")}, ${count("AccessKey", "access key")}, ` +
+      `${count("PersonalAccessToken", "personal access token")}, ${count("ServiceDeployment", "service deployment")})` +
       (opts.out === "-" ? "" : ` written to ${opts.out}`),
   );
   const p = inventory.pages;

@@ -31,7 +31,11 @@ beforeAll(async () => {
   emu = await emulator();
 });
 // The suite's secret-leak audit (test/support/leaks.ts) runs after the emulator closes: the figure is zero.
-afterAll(() => closeAndAudit(emu, "adopt"));
+afterAll(async () => {
+  for (const d of folders) fs.rmSync(d, { recursive: true, force: true });
+  await closeAndAudit(emu, "adopt");
+});
+const folders: string[] = [];
 
 const settings = (e: Emulator): PlatformSettings => ({
   platform: "dynamiq",
@@ -44,6 +48,7 @@ function projectFolder(): string {
   const parent = path.join(ROOT, ".tmp");
   fs.mkdirSync(parent, { recursive: true });
   const dir = fs.mkdtempSync(path.join(parent, "adopt-"));
+  folders.push(dir);
   fs.writeFileSync(path.join(dir, "Pulumi.yaml"), "name: adopted\nruntime: nodejs\n");
   fs.writeFileSync(
     path.join(dir, "tsconfig.json"),
@@ -258,7 +263,7 @@ describe("pulumi-dynamiq adopt", () => {
     expect("code" in r ? r.stdout : "", source).toBe("");
   });
 
-  it("its first up adopts all 20 (0 creates, 0 deletes, one PUT per connection), then preview --expect-no-changes passes", async () => {
+  it("its first up adopts all 20 (nothing created or deleted on the platform, one PUT per connection), then preview --expect-no-changes passes", async () => {
     const stack = new Stack(dir, {
       config: { "dynamiq:baseUrl": emu.baseUrl },
       secrets: { "dynamiq:token": emu.dynamiq.userPat, ...madeUpSecrets(printed) },
@@ -289,6 +294,18 @@ describe("pulumi-dynamiq adopt", () => {
       `/v1/connections?project_id=${emu.dynamiq.projectId}`,
     );
     expect(connections).toHaveLength(8);
+    // The PUT gave each connection the declared config: the secret from stack config, the returned fields kept.
+    const webhook = (connections as Array<{ id: string; name: string }>).find((c) => c.name === "webhook")!;
+    const creds = await api<{ config: Record<string, unknown> }>(
+      emu,
+      "POST",
+      `/v1/connections/${webhook.id}/credentials`,
+    );
+    expect(creds.config).toEqual({
+      url: "https://hooks.example.com/in",
+      method: "POST",
+      headers: { "X-Token": "made-up-webhookHeaders" },
+    });
 
     await resetRequests(emu);
     const preview = await stack.run("preview", { expectNoChanges: true });
@@ -326,7 +343,7 @@ describe("pulumi-dynamiq adopt", () => {
     );
     expect(fs.readFileSync(out, "utf8")).toBe(source);
     expect(ok.stdout).toMatch(
-      /^adopt: 20 objects \(8 connections, 6 access keys, 5 personal access tokens, 1 service deployments\)/,
+      /^adopt: 20 objects \(8 connections, 6 access keys, 5 personal access tokens, 1 service deployment\)/,
     );
     expect(ok.stdout).toContain("pulumi config set --secret analyticsDbPassword");
     for (const value of [...Object.values(HAND), emu.dynamiq.userPat]) {
