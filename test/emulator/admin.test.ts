@@ -179,6 +179,9 @@ describe("request counters", () => {
       "POST /v1/access-keys": 1,
       "GET (unmatched)": 1,
     });
+    // Management calls per user whose token made them (the unmatched route authenticates nobody).
+    const seed = await admin(emu, "GET", "/_admin/seed");
+    expect(res.body.callers).toEqual({ [seed.body.userId as string]: 4 });
     await admin(emu, "DELETE", "/_admin/requests");
     // Two requests on fresh sockets (no keep-alive agent) are two TCP connections.
     for (let i = 0; i < 2; i++) {
@@ -194,7 +197,7 @@ describe("request counters", () => {
     expect(fresh.body.connections).toBeGreaterThanOrEqual(2);
     await admin(emu, "DELETE", "/_admin/requests");
     const after = await admin(emu, "GET", "/_admin/requests");
-    expect(after.body).toEqual({ total: 0, routes: {}, connections: 0 });
+    expect(after.body).toEqual({ total: 0, routes: {}, connections: 0, callers: {} });
   });
 
   it("lists its route table", async () => {
