@@ -62,7 +62,7 @@ Secret values are never written: the program reads them from stack config, and t
 
 The token and API address come from the environment, as for the provider: DYNAMIQ_API_TOKEN (or
 DYNAMIQ_API_KEY), a Personal Access Token; DYNAMIQ_API_BASE_URL (or DYNAMIQ_API_HOST), default
-https://api.getdynamiq.ai.`;
+https://api.getdynamiq.ai; DYNAMIQ_ALLOW_INSECURE_HTTP=true for plain http to a host other than loopback.`;
 
 /** Parses `adopt`'s flags (argv after the command name). Throws UsageError naming the flag and the rule. */
 export function parseAdoptArgs(argv: string[]): AdoptOptions {

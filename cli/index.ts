@@ -2,8 +2,13 @@
 // The `pulumi-dynamiq` command: a thin front-end over cli/adopt.ts. Usage errors exit 2 before any API call;
 // API and configuration errors exit 1 with the client's own message (platform, method, path, status, request id).
 import { dynamiqClient } from "../provider/clients/dynamiq";
+import { ConfigurationError } from "../provider/errors";
 import { dynamiqSettings, requirePersonalAccessToken } from "../provider/settings";
 import { USAGE, UsageError, adopt, parseAdoptArgs } from "./adopt";
+
+const ENVIRONMENT_ONLY =
+  "pulumi-dynamiq adopt runs before any stack exists and reads no stack config, only the environment: " +
+  "DYNAMIQ_API_TOKEN (or DYNAMIQ_API_KEY), DYNAMIQ_API_BASE_URL (or DYNAMIQ_API_HOST), DYNAMIQ_ALLOW_INSECURE_HTTP";
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
   const [command, ...rest] = argv;
@@ -31,7 +36,9 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       console.error(`pulumi-dynamiq adopt: ${e.message}\n\n${USAGE}`);
       return 2;
     }
-    console.error(`pulumi-dynamiq adopt: ${e instanceof Error ? e.message : String(e)}`);
+    // The settings' messages name stack config keys too; the command has no stack, so say what it does read.
+    const hint = e instanceof ConfigurationError ? `\n${ENVIRONMENT_ONLY}` : "";
+    console.error(`pulumi-dynamiq adopt: ${e instanceof Error ? e.message : String(e)}${hint}`);
     return 1;
   }
 }

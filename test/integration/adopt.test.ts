@@ -181,6 +181,7 @@ describe("pulumi-dynamiq adopt", () => {
   let dir: string;
   let printed: string[] = [];
   let source = "";
+  let stack: Stack;
 
   it("writes a program for 20 objects made by hand, without a secret value, with the config lines to run", async () => {
     await makeTwenty();
@@ -264,7 +265,7 @@ describe("pulumi-dynamiq adopt", () => {
   });
 
   it("its first up adopts all 20 (nothing created or deleted on the platform, one PUT per connection), then preview --expect-no-changes passes", async () => {
-    const stack = new Stack(dir, {
+    stack = new Stack(dir, {
       config: { "dynamiq:baseUrl": emu.baseUrl },
       secrets: { "dynamiq:token": emu.dynamiq.userPat, ...madeUpSecrets(printed) },
     });
@@ -312,6 +313,19 @@ describe("pulumi-dynamiq adopt", () => {
     expect(preview.exitCode, preview.log).toBe(0);
     expect(ops(preview)).toEqual({ same: 20 });
     expect((await requests(emu)).total).toBe(0);
+  });
+
+  it("after adoption the CI drift check (preview --refresh --expect-no-changes) passes: one read per object, nothing to change", async () => {
+    await resetRequests(emu);
+    const preview = await stack.run("preview", { refresh: true, expectNoChanges: true });
+    expect(preview.exitCode, preview.log).toBe(0);
+    expect(ops(preview)).toEqual({ same: 20 });
+    expect((await requests(emu)).routes).toEqual({
+      "GET /v1/connections/:id": 8,
+      "GET /v1/access-keys/:id": 6,
+      "GET /v1/personal-access-tokens/:id": 5,
+      "GET /v1/services/:id": 1,
+    });
   });
 
   it("the built bin checks its flags before any call, and writes the same program", async () => {
@@ -363,10 +377,86 @@ describe("pulumi-dynamiq adopt", () => {
   });
 });
 
+describe("the built bin's errors: exit 1, the platform's own words, no secret printed", () => {
+  const bin = path.join(ROOT, "dist", "cli", "index.js");
+  const UNKNOWN = "00000000-0000-4000-8000-000000000000";
+  const accessKey = "dynamiq_acc_" + "k".repeat(40);
+  const revokedPat = "dyn_pat_" + "r".repeat(48);
+
+  it.each([
+    {
+      case: "no token in the environment",
+      token: undefined,
+      args: [] as string[],
+      message:
+        /no credential configured.*\n.*reads no stack config, only the environment: DYNAMIQ_API_TOKEN \(or DYNAMIQ_API_KEY\)/,
+      calls: 0,
+    },
+    {
+      case: "an Access Key instead of a PAT",
+      token: accessKey,
+      args: [],
+      message: /\(DYNAMIQ_API_TOKEN\) is an Access Key .* needs a Personal Access Token/,
+      calls: 0,
+    },
+    {
+      case: "a PAT the platform refuses",
+      token: revokedPat,
+      args: [],
+      message: /dynamiq: GET \/v1\/connections returned 401 \w+: .* \[request id req_\w+\]/,
+      calls: 1,
+    },
+    {
+      case: "a service that does not exist",
+      token: "seed",
+      args: ["--service", UNKNOWN],
+      message: new RegExp(
+        `dynamiq: GET /v1/services/${UNKNOWN} returned 404 \\w+: .* \\[request id req_\\w+\\]`,
+      ),
+      calls: 3,
+    },
+  ])("$case", async ({ token, args, message, calls }) => {
+    const out = path.join(dir(), "index.ts");
+    const env: NodeJS.ProcessEnv = { ...process.env, DYNAMIQ_API_BASE_URL: emu.baseUrl };
+    delete env.DYNAMIQ_API_TOKEN;
+    delete env.DYNAMIQ_API_KEY;
+    if (token !== undefined) env.DYNAMIQ_API_TOKEN = token === "seed" ? emu.dynamiq.userPat : token;
+    await resetRequests(emu);
+    const r = await execFile(
+      process.execPath,
+      [bin, "adopt", "--project", emu.dynamiq.projectId, ...args, "--out", out],
+      { env },
+    ).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    expect(r).toMatchObject({ code: 1 });
+    const { stdout, stderr } = r as { stdout: string; stderr: string };
+    expect(stderr).toMatch(message);
+    expect((await requests(emu)).total).toBe(calls);
+    expect(fs.existsSync(out)).toBe(false);
+    for (const secret of [accessKey, revokedPat, emu.dynamiq.userPat])
+      expect(stdout + stderr).not.toContain(secret);
+  });
+
+  /** An empty folder of the suite's own, removed at the end. */
+  function dir(): string {
+    fs.mkdirSync(path.join(ROOT, ".tmp"), { recursive: true });
+    const d = fs.mkdtempSync(path.join(ROOT, ".tmp", "adopt-err-"));
+    folders.push(d);
+    return d;
+  }
+});
+
 describe("lists longer than one page", () => {
-  it("walks every page of 500: 520 access keys and 505 tokens", async () => {
+  it("walks every page of 500: 501 connections, 520 access keys and 505 tokens", async () => {
     const big = await emulator();
     try {
+      for (let i = 0; i < 501; i++) {
+        await api(big, "POST", "/v1/connections", {
+          name: `chroma-${i}`,
+          project_id: big.dynamiq.projectId,
+          type: "dynamiq.connections.Chroma",
+          config: { host: `chroma-${i}.internal`, port: 8000 },
+        });
+      }
       for (let i = 0; i < 520; i++) {
         await api(big, "POST", "/v1/access-keys", { name: `key-${i}`, org_id: big.dynamiq.orgId }).then((k) =>
           auditSecrets((k as { key: string }).key),
@@ -382,14 +472,16 @@ describe("lists longer than one page", () => {
         projectKeysOnly: false,
       });
       console.log(
-        `paging: ${inv.accessKeys.length} keys in ${inv.pages.accessKeys} pages, ${inv.tokens.length} tokens in ${inv.pages.tokens} pages`,
+        `paging: ${inv.connections.length} connections in ${inv.pages.connections} pages, ${inv.accessKeys.length} keys in ${inv.pages.accessKeys} pages, ${inv.tokens.length} tokens in ${inv.pages.tokens} pages`,
       );
+      expect(inv.connections).toHaveLength(501);
+      expect(new Set(inv.connections.map((c) => c.id)).size).toBe(501);
       expect(inv.accessKeys).toHaveLength(520);
       expect(new Set(inv.accessKeys.map((k) => k.id)).size).toBe(520);
       expect(inv.tokens).toHaveLength(505); // 504 minted and the seed's bootstrap token
-      expect(inv.pages).toEqual({ connections: 1, accessKeys: 2, tokens: 2 });
+      expect(inv.pages).toEqual({ connections: 2, accessKeys: 2, tokens: 2 });
       expect((await requests(big)).routes).toEqual({
-        "GET /v1/connections": 1,
+        "GET /v1/connections": 2,
         "GET /v1/access-keys": 2,
         "GET /v1/personal-access-tokens": 2,
       });
