@@ -16,6 +16,6 @@ export type { ServiceDeploymentInputs, ServiceDeploymentOutputs } from "./resour
 export type {
   ServiceEnvVariablesInputs,
   ServiceEnvVariablesOutputs,
-} from "./resources/flightcontrol-env-variables";
+} from "./resources/service-env-variables";
 export type { ServiceReference } from "./clients/flightcontrol";
-export type { BackendSecretInputs, BackendSecretOutputs } from "./resources/dypai-backend-secret";
+export type { BackendSecretInputs, BackendSecretOutputs } from "./resources/backend-secret";

@@ -3,8 +3,8 @@
 import type { ResourceDefinition } from "./resource";
 import { accessKey } from "./resources/access-key";
 import { connection } from "./resources/connection";
-import { backendSecret } from "./resources/dypai-backend-secret";
-import { serviceEnvVariables } from "./resources/flightcontrol-env-variables";
+import { backendSecret } from "./resources/backend-secret";
+import { serviceEnvVariables } from "./resources/service-env-variables";
 import { personalAccessToken } from "./resources/personal-access-token";
 import { serviceDeployment } from "./resources/service-deployment";
 

@@ -3,7 +3,7 @@
 // read-back and the delete are not public and are assumed (emulator/README.md, "Flightcontrol").
 import { HttpClient, encodePath, type HttpClientOptions } from "../http";
 import { flightcontrolSettings, type PlatformSettings } from "../settings";
-import type { ServiceEnvVariablesInputs } from "../resources/flightcontrol-env-variables";
+import type { ServiceEnvVariablesInputs } from "../resources/service-env-variables";
 
 /** The six groups of the documented POST. */
 export const FC_GROUPS = [

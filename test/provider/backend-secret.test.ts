@@ -1,10 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/server";
 import type { DeleteOutcome, DypaiClient, SecretMeta } from "../../provider/clients/dypai";
-import {
-  backendSecret as secret,
-  type BackendSecretOutputs,
-} from "../../provider/resources/dypai-backend-secret";
+import { backendSecret as secret, type BackendSecretOutputs } from "../../provider/resources/backend-secret";
 import { apiErrorFor } from "../../provider/errors";
 import { UNKNOWN } from "../../provider/resource";
 import {

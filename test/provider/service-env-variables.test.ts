@@ -5,7 +5,7 @@ import {
   serviceEnvVariables as fcvars,
   type ServiceEnvVariablesInputs,
   type ServiceEnvVariablesOutputs,
-} from "../../provider/resources/flightcontrol-env-variables";
+} from "../../provider/resources/service-env-variables";
 import { UNKNOWN } from "../../provider/resource";
 import { OperationError } from "../../provider/errors";
 import type { FlightcontrolClient } from "../../provider/clients/flightcontrol";
