@@ -8,6 +8,7 @@ import type { Agent, Dispatcher } from "undici";
  */
 const undici = (): typeof import("undici") => require("undici");
 import { ApiError, TransportError, apiErrorFor, redact, type Platform, type ProviderError } from "./errors";
+import type { PlatformSettings } from "./settings";
 
 export interface RetryPolicy {
   /** Attempts after the first one. */
@@ -306,4 +307,26 @@ export function parseRetryAfter(v: string | undefined, now = Date.now()): number
   if (/^\d+(\.\d+)?$/.test(v.trim())) return Math.round(Number(v) * 1000);
   const t = Date.parse(v);
   return Number.isNaN(t) ? undefined : Math.max(0, t - now);
+}
+
+/** What a caller (a test, a benchmark) may change in a platform client; the rest comes from its settings. */
+export type ClientOverrides = Pick<HttpClientOptions, "dispatcher" | "retry" | "timeoutMs" | "onRetry">;
+
+/**
+ * The HTTP client of one platform's settings: its base URL, its credential in the platform's header form, and
+ * that credential masked in every error and log line. The one shape of the three platforms' client factories.
+ */
+export function platformHttp(
+  settings: PlatformSettings,
+  authorization: (credential: string) => string,
+  overrides: ClientOverrides,
+): HttpClient {
+  const credential = settings.credential;
+  return new HttpClient({
+    platform: settings.platform,
+    baseUrl: settings.baseUrl,
+    headers: () => ({ authorization: authorization(credential), "user-agent": "pulumi-dynamiq" }),
+    secrets: () => [credential],
+    ...overrides,
+  });
 }

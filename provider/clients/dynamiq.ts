@@ -1,6 +1,6 @@
 // The Dynamiq management API client (https://api.getdynamiq.ai). Shapes follow the platform's documents in
 // shared/seeds; what they leave out is listed as assumed in emulator/README.md.
-import { HttpClient, encodePath, type HttpClientOptions } from "../http";
+import { encodePath, platformHttp, type ClientOverrides, type HttpClient } from "../http";
 import { dynamiqSettings, requirePersonalAccessToken, type PlatformSettings } from "../settings";
 
 export interface Pagination {
@@ -299,8 +299,6 @@ export class DynamiqClient {
 }
 
 /** Options a caller may override (tests inject a dispatcher or a faster retry policy). */
-export type ClientOverrides = Pick<HttpClientOptions, "dispatcher" | "retry" | "timeoutMs" | "onRetry">;
-
 /**
  * A client for management calls, built from the settings in force now (stack config, then environment).
  * Fails before any request when the credential is missing or is an Access Key.
@@ -310,14 +308,5 @@ export function dynamiqClient(
   settings: PlatformSettings = dynamiqSettings(),
 ): DynamiqClient {
   requirePersonalAccessToken(settings);
-  const token = settings.credential;
-  return new DynamiqClient(
-    new HttpClient({
-      platform: "dynamiq",
-      baseUrl: settings.baseUrl,
-      headers: () => ({ authorization: `Bearer ${token}`, "user-agent": "pulumi-dynamiq" }),
-      secrets: () => [token],
-      ...overrides,
-    }),
-  );
+  return new DynamiqClient(platformHttp(settings, (token) => `Bearer ${token}`, overrides));
 }

@@ -1,7 +1,7 @@
 // The DYPAI client for backend secrets of an engine. The platform's document names the endpoint
 // (`/api/engine/{id}/secrets`) and the rules (write-only: overwrite or delete, never read back); the request and
 // response shapes are not public and are assumed (emulator/README.md, "DYPAI").
-import { HttpClient, encodePath, type HttpClientOptions } from "../http";
+import { encodePath, platformHttp, type ClientOverrides, type HttpClient } from "../http";
 import { dypaiSettings, type PlatformSettings } from "../settings";
 
 /** What the API shows of a secret: never its value. */
@@ -72,21 +72,10 @@ export class DypaiClient {
   }
 }
 
-export type ClientOverrides = Pick<HttpClientOptions, "dispatcher" | "retry" | "timeoutMs" | "onRetry">;
-
 /** A client built from the settings in force now (`Authorization: Bearer <token>`, assumed). */
 export function dypaiClient(
   overrides: ClientOverrides = {},
   settings: PlatformSettings = dypaiSettings(),
 ): DypaiClient {
-  const token = settings.credential;
-  return new DypaiClient(
-    new HttpClient({
-      platform: "dypai",
-      baseUrl: settings.baseUrl,
-      headers: () => ({ authorization: `Bearer ${token}`, "user-agent": "pulumi-dynamiq" }),
-      secrets: () => [token],
-      ...overrides,
-    }),
-  );
+  return new DypaiClient(platformHttp(settings, (token) => `Bearer ${token}`, overrides));
 }

@@ -1,7 +1,7 @@
 // The Flightcontrol API client (https://api.flightcontrol.dev), for service env variables. The POST and the run
 // status endpoint follow the platform's document (shared/seeds/flightcontrol-env-variables-api.txt); the
 // read-back and the delete are not public and are assumed (emulator/README.md, "Flightcontrol").
-import { HttpClient, encodePath, type HttpClientOptions } from "../http";
+import { encodePath, platformHttp, type ClientOverrides, type HttpClient } from "../http";
 import { flightcontrolSettings, type PlatformSettings } from "../settings";
 import type { ServiceEnvVariablesInputs } from "../resources/service-env-variables";
 
@@ -26,7 +26,6 @@ export interface ServiceReference {
   value: string;
 }
 
-/** The documented request body: every group optional. */
 /** The body of a save: the variable groups of a ServiceEnvVariables resource (declared there), by name. */
 export type EnvVariablesBody = Omit<ServiceEnvVariablesInputs, "serviceId" | "timeoutSeconds">;
 
@@ -125,8 +124,6 @@ export class FlightcontrolClient {
   }
 }
 
-export type ClientOverrides = Pick<HttpClientOptions, "dispatcher" | "retry" | "timeoutMs" | "onRetry">;
-
 /**
  * A client built from the settings in force now. The header is `Authorization: Bearer: <key>`, with the colon,
  * exactly as every example of the platform's document writes it.
@@ -135,14 +132,5 @@ export function flightcontrolClient(
   overrides: ClientOverrides = {},
   settings: PlatformSettings = flightcontrolSettings(),
 ): FlightcontrolClient {
-  const key = settings.credential;
-  return new FlightcontrolClient(
-    new HttpClient({
-      platform: "flightcontrol",
-      baseUrl: settings.baseUrl,
-      headers: () => ({ authorization: `Bearer: ${key}`, "user-agent": "pulumi-dynamiq" }),
-      secrets: () => [key],
-      ...overrides,
-    }),
-  );
+  return new FlightcontrolClient(platformHttp(settings, (key) => `Bearer: ${key}`, overrides));
 }

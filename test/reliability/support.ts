@@ -6,7 +6,7 @@ import type { Emulator } from "../../emulator/server";
 import { dynamiqClient } from "../../provider/clients/dynamiq";
 import { dypaiClient } from "../../provider/clients/dypai";
 import { flightcontrolClient } from "../../provider/clients/flightcontrol";
-import type { ClientOverrides } from "../../provider/clients/dynamiq";
+import type { ClientOverrides } from "../../provider/http";
 import type { ResourceContext } from "../../provider/resource";
 import { adminCall } from "../support";
 
