@@ -9,6 +9,7 @@ import {
   closeAndAudit,
   auditSecrets,
   emulator,
+  onEmulator,
   ops,
   program,
   requests,
@@ -71,20 +72,10 @@ async function handMade(): Promise<Record<string, string>> {
 }
 
 const lookups = (ids: Record<string, string>) =>
-  new Stack(program("lookups"), {
-    config: {
-      ...ids,
-      "dynamiq:baseUrl": emu.baseUrl,
-      "flightcontrol:baseUrl": emu.flightcontrol.baseUrl,
-      "dypai:baseUrl": emu.dypai.baseUrl,
-    },
-    secrets: {
-      "dynamiq:token": emu.dynamiq.userPat,
-      "flightcontrol:apiKey": emu.flightcontrol.apiKey,
-      "dypai:token": emu.dypai.token,
-      apiKey: "sk-managed-" + "8".repeat(24),
-    },
-  });
+  new Stack(
+    program("lookups"),
+    onEmulator(emu, { config: ids, secrets: { apiKey: "sk-managed-" + "8".repeat(24) } }),
+  );
 
 describe("static get", () => {
   it("reads each kind into the program with what the API returns, never a secret; destroy leaves them alone", async () => {

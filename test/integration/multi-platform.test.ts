@@ -3,7 +3,7 @@
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Emulator } from "../../emulator/server";
-import { ROOT, Stack, admin, emulator, heldKeys, keyWorks, ops, closeAndAudit } from "../support";
+import { ROOT, Stack, admin, emulator, heldKeys, keyWorks, ops, onEmulator, closeAndAudit } from "../support";
 
 let emu: Emulator;
 beforeAll(async () => {
@@ -19,21 +19,10 @@ describe("examples/multi-platform", () => {
       flightcontrolServiceId: emu.flightcontrol.serviceId,
       dypaiEngineId: emu.dypai.engineId,
     };
-    const stack = new Stack(path.join(ROOT, "examples", "multi-platform"), {
-      config: {
-        orgId: emu.dynamiq.orgId,
-        projectId: emu.dynamiq.projectId,
-        ...ids,
-        "dynamiq:baseUrl": emu.baseUrl,
-        "flightcontrol:baseUrl": emu.flightcontrol.baseUrl,
-        "dypai:baseUrl": emu.dypai.baseUrl,
-      },
-      secrets: {
-        "dynamiq:token": emu.dynamiq.userPat,
-        "flightcontrol:apiKey": emu.flightcontrol.apiKey,
-        "dypai:token": emu.dypai.token,
-      },
-    });
+    const stack = new Stack(
+      path.join(ROOT, "examples", "multi-platform"),
+      onEmulator(emu, { config: { orgId: emu.dynamiq.orgId, projectId: emu.dynamiq.projectId, ...ids } }),
+    );
     const up = await stack.run("up");
     expect(up.exitCode, up.log).toBe(0);
     expect(ops(up)).toEqual({ create: 4 });

@@ -92,6 +92,30 @@ export async function emulator(): Promise<Emulator> {
   return emu;
 }
 
+/**
+ * A stack's settings on the emulator: every platform's base URL and seeded credential as stack config (what a
+ * user sets with `pulumi config set`), then the program's own `config` and `secrets`.
+ */
+export function onEmulator(
+  emu: Emulator,
+  own: { config?: Record<string, string>; secrets?: Record<string, string> } = {},
+): { config: Record<string, string>; secrets: Record<string, string> } {
+  return {
+    config: {
+      "dynamiq:baseUrl": emu.baseUrl,
+      "flightcontrol:baseUrl": emu.flightcontrol.baseUrl,
+      "dypai:baseUrl": emu.dypai.baseUrl,
+      ...own.config,
+    },
+    secrets: {
+      "dynamiq:token": emu.dynamiq.userPat,
+      "flightcontrol:apiKey": emu.flightcontrol.apiKey,
+      "dypai:token": emu.dypai.token,
+      ...own.secrets,
+    },
+  };
+}
+
 /** A call to the emulator's admin surface; a non-2xx answer throws with its body. */
 export async function adminCall<T = Record<string, unknown>>(
   emu: Emulator,
