@@ -16,7 +16,8 @@ const P = "11111111-1111-4111-8111-111111111111";
 const O = "22222222-2222-4222-8222-222222222222";
 const S = "33333333-3333-4333-8333-333333333333";
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, "0")}`;
-const OWN = "dyn_pat_abcdefghijklmnopqrstuvwxyz";
+// A made-up token, built at run time so that no key-shaped literal is committed: preview `dyn_pat_abc...xyz`.
+const OWN = "dyn_pat_abc" + "0".repeat(20) + "xyz";
 const NOW = new Date("2026-11-28T00:00:00Z");
 
 describe("parseAdoptArgs", () => {
