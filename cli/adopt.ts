@@ -18,6 +18,7 @@ import type {
 import { MAX_PAGE_SIZE, walkPages, type PageFetcher } from "../provider/pagination";
 import { connectionFields, secretFields } from "../provider/resources/connection-types";
 import { CREDENTIAL_NAME_RE } from "../provider/resources/credential";
+import { tokenPreview } from "../provider/resources/personal-access-token";
 import { UUID_RE } from "../provider/validate";
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -224,13 +225,6 @@ export interface AdoptionModel {
   resources: AdoptedResource[];
   secrets: SecretSetting[];
   skipped: Skipped[];
-}
-
-/** The platform's preview of a token: prefix, first three and last three characters of the random part. */
-export function tokenPreview(token: string): string {
-  const m = /^(dyn_pat_|uak_)(.*)$/.exec(token);
-  if (!m || m[2].length < 6) return "";
-  return `${m[1]}${m[2].slice(0, 3)}...${m[2].slice(-3)}`;
 }
 
 /** `OpenAI prod #2` → `openai_prod_2`: lower case, letters, digits and _, starting with a letter. */

@@ -3,7 +3,7 @@
 // API and configuration errors exit 1 with the client's own message (platform, method, path, status, request id).
 import { dynamiqClient } from "../provider/clients/dynamiq";
 import { ConfigurationError } from "../provider/errors";
-import { dynamiqSettings, requirePersonalAccessToken } from "../provider/settings";
+import { dynamiqSettings } from "../provider/settings";
 import { USAGE, UsageError, adopt, parseAdoptArgs } from "./adopt";
 
 const ENVIRONMENT_ONLY =
@@ -23,8 +23,8 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
       return 0;
     }
     const opts = parseAdoptArgs(rest);
+    // dynamiqClient refuses a missing token or an Access Key before any request.
     const settings = dynamiqSettings(env);
-    requirePersonalAccessToken(settings);
     await adopt(opts, {
       client: () => dynamiqClient({}, settings),
       credential: settings.credential,

@@ -88,7 +88,7 @@ export const personalAccessToken: ResourceDefinition<PersonalAccessTokenInputs, 
       const isOwn =
         props.key !== undefined
           ? fingerprint(props.key) === fingerprint(own)
-          : props.preview === preview(own);
+          : props.preview === tokenPreview(own);
       if (isOwn) {
         throw new ProviderError(
           "configuration",
@@ -100,7 +100,7 @@ export const personalAccessToken: ResourceDefinition<PersonalAccessTokenInputs, 
   };
 
 /** The platform's preview: prefix, first three and last three characters of the random part. */
-function preview(token: string): string {
+export function tokenPreview(token: string): string {
   const m = /^(dyn_pat_|uak_)(.*)$/.exec(token);
   if (!m || m[2].length < 6) return "";
   return `${m[1]}${m[2].slice(0, 3)}...${m[2].slice(-3)}`;

@@ -8,9 +8,9 @@ import {
   listOrganisation,
   parseAdoptArgs,
   programText,
-  tokenPreview,
   type Inventory,
 } from "../../cli/adopt";
+import { tokenPreview } from "../../provider/resources/personal-access-token";
 
 const P = "11111111-1111-4111-8111-111111111111";
 const O = "22222222-2222-4222-8222-222222222222";
