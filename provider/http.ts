@@ -1,14 +1,14 @@
 // The one HTTP layer every platform client uses: pooled connections, timeouts, bounded retries, and errors
 // that carry platform, method, path, status, request id and the API's own message, with secrets masked.
 import type { Agent, Dispatcher } from "undici";
+import { ApiError, TransportError, apiErrorFor, redact, type Platform, type ProviderError } from "./errors";
+import type { PlatformSettings } from "./settings";
 
 /**
  * undici, loaded at the first request rather than with the provider: `check` and `diff` (all a `pulumi preview`
  * without refresh calls) never make one, and loading undici is about half of a fresh host's first call.
  */
 const undici = (): typeof import("undici") => require("undici");
-import { ApiError, TransportError, apiErrorFor, redact, type Platform, type ProviderError } from "./errors";
-import type { PlatformSettings } from "./settings";
 
 export interface RetryPolicy {
   /** Attempts after the first one. */

@@ -113,15 +113,18 @@ export function checkBaseUrl(
   return url.toString().replace(/\/+$/, "");
 }
 
+/** A resource (of `kind`, when known) given an instance of another platform than its own. */
+function wrongPlatform(platform: Platform, instance: ProviderInstance, kind: string): ConfigurationError {
+  return new ConfigurationError(
+    `${platform}: this ${kind} was given ${describeInstance(instance)}, a provider of another platform; give it a ${platform}.Provider, or none to use the stack config`,
+  );
+}
+
 /** The settings of an explicit provider instance: its own arguments only. */
 function instanceSettings(spec: SettingsSpec, instance: ProviderInstance): PlatformSettings {
   const { platform, credentialKey } = spec;
   const who = describeInstance(instance);
-  if (instance.platform !== platform) {
-    throw new ConfigurationError(
-      `${platform}: this resource was given ${who}, a provider of another platform; give it a ${platform}.Provider, or none to use the stack config`,
-    );
-  }
+  if (instance.platform !== platform) throw wrongPlatform(platform, instance, "resource");
   const credential = configValue(`${platform}:${credentialKey}`);
   if (!credential) {
     throw new ConfigurationError(
@@ -262,10 +265,6 @@ const SETTINGS_OF: Record<Platform, (env?: NodeJS.ProcessEnv) => PlatformSetting
 export function checkProviderInstance(platform: Platform, kind: string): void {
   const instance = providerInstance();
   if (!instance) return;
-  if (instance.platform !== platform) {
-    throw new ConfigurationError(
-      `${platform}: this ${kind} was given ${describeInstance(instance)}, a provider of another platform; give it a ${platform}.Provider, or none to use the stack config`,
-    );
-  }
+  if (instance.platform !== platform) throw wrongPlatform(platform, instance, kind);
   SETTINGS_OF[platform]();
 }

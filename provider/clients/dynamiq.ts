@@ -1,6 +1,6 @@
 // The Dynamiq management API client (https://api.getdynamiq.ai). Shapes follow the platform's documents in
 // shared/seeds; what they leave out is listed as assumed in emulator/README.md.
-import { encodePath, platformHttp, type ClientOverrides, type HttpClient } from "../http";
+import { encodePath, platformHttp, type ClientOverrides, type HttpClient, type HttpResponse } from "../http";
 import { dynamiqSettings, requirePersonalAccessToken, type PlatformSettings } from "../settings";
 
 export interface Pagination {
@@ -74,8 +74,9 @@ export interface ServiceRecord {
 export class DynamiqClient {
   constructor(readonly http: HttpClient) {}
 
+  /** The `data` of an answer (or of the answer a request will give), checked for the fields the API promises. */
   private async data<T>(
-    p: Promise<{ body: unknown; status: number; requestId?: string }>,
+    p: HttpResponse | Promise<HttpResponse>,
     method: string,
     path: string,
     required: string[] = [],
@@ -140,11 +141,7 @@ export class DynamiqClient {
     const path = encodePath`/v1/connections/${id}/credentials`;
     // Reading credentials changes nothing, so it may be retried like a GET.
     const res = await this.http.request({ method: "POST", path, idempotent: true });
-    const data = await this.data<{ config?: unknown } & Record<string, unknown>>(
-      Promise.resolve(res),
-      "POST",
-      path,
-    );
+    const data = await this.data<{ config?: unknown } & Record<string, unknown>>(res, "POST", path);
     // The answer's shape is not published: the config itself, or the connection with its config (assumed).
     if (data.config && typeof data.config === "object") return data.config as Record<string, unknown>;
     if ("id" in data && "type" in data) {
@@ -256,7 +253,7 @@ export class DynamiqClient {
   async getService(serviceId: string): Promise<ServiceRecord> {
     const path = encodePath`/v1/services/${serviceId}`;
     const res = await this.http.request({ method: "GET", path });
-    const service = await this.data<ServiceRecord>(Promise.resolve(res), "GET", path, ["id"]);
+    const service = await this.data<ServiceRecord>(res, "GET", path, ["id"]);
     if (!("active_deployment_id" in service) && !("latest_deployment_id" in service)) {
       // A 200 that does not say what runs: an error (state kept), never "nothing runs".
       throw this.http.badAnswer("GET", path, res, "the response lacks `active_deployment_id`");
@@ -298,7 +295,6 @@ export class DynamiqClient {
   }
 }
 
-/** Options a caller may override (tests inject a dispatcher or a faster retry policy). */
 /**
  * A client for management calls, built from the settings in force now (stack config, then environment).
  * Fails before any request when the credential is missing or is an Access Key.

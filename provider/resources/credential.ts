@@ -103,7 +103,8 @@ export interface CredentialOutputs {
   adoptId?: string;
 }
 
-/** zod fields shared by both credential kinds; built at run time (zod schemas do not serialise).
+/**
+ * zod fields shared by both credential kinds; built at run time (zod schemas do not serialise).
  * @internal (its declaration would pull zod's types into the published `pulumi-dynamiq/provider` types)
  */
 export function credentialShape(z: typeof import("zod").z) {
@@ -136,7 +137,8 @@ export function credentialShape(z: typeof import("zod").z) {
   };
 }
 
-/** Rules across fields: one kind of expiry, an expiry in the future, renewal needs an expiry.
+/**
+ * Rules across fields: one kind of expiry, an expiry in the future, renewal needs an expiry.
  * @internal (its declaration would pull zod's types into the published `pulumi-dynamiq/provider` types)
  */
 export function credentialFailures(
@@ -229,7 +231,8 @@ export function credentialOutputs(
   return out;
 }
 
-/** The check of both kinds: the inputs the user gave, against the kind's schema and the cross-field rules.
+/**
+ * The check of both kinds: the inputs the user gave, against the kind's schema and the cross-field rules.
  * @internal (its declaration would pull zod's types into the published `pulumi-dynamiq/provider` types)
  */
 export function credentialCheck<I extends CredentialInputs>(

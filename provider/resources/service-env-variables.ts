@@ -36,7 +36,7 @@ import {
 } from "../resource";
 import { failuresOf, typeName, userInputs } from "../validate";
 
-/** The six groups of the documented body (provider/clients/flightcontrol.ts), on one service. */
+/** The declared variables of one service, in the six groups of the platform's POST. */
 export interface ServiceEnvVariablesInputs {
   /** The Flightcontrol service the variables belong to; changing it replaces the resource. */
   serviceId: string;
@@ -553,7 +553,10 @@ function inputsOf(outs: ServiceEnvVariablesOutputs): ServiceEnvVariablesInputs {
  * Every variable of a service, for a lookup (`ServiceEnvVariables.get`, whose id is the service id): values of
  * plain text and reference groups, and for FC-managed secrets only their reference, never a value.
  */
-function lookedUp(serviceId: string, remote: Record<string, RemoteVariable>): ServiceEnvVariablesOutputs {
+function everyVariable(
+  serviceId: string,
+  remote: Record<string, RemoteVariable>,
+): ServiceEnvVariablesOutputs {
   const outs: ServiceEnvVariablesOutputs = { serviceId };
   const references: Record<string, string> = {};
   for (const [name, r] of Object.entries(remote).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
@@ -572,7 +575,7 @@ async function read(ctx: ResourceContext, id: string, props: ServiceEnvVariables
   // The service gone (404/410) means its variables are gone with it.
   const remote = await unlessGone(ctx.flightcontrol().listEnvVariables(lookup ? id : props.serviceId));
   if (!remote) return null;
-  if (lookup) return { id, props: lookedUp(id, remote) };
+  if (lookup) return { id, props: everyVariable(id, remote) };
   const held: Held = {
     entries: new Map(),
     versions: { ...(props.versions ?? {}) },
